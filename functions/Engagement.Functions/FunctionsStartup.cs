@@ -1,0 +1,14 @@
+using Engagement.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Engagement.Functions;
+
+/// <summary>The worker's services: the core and nothing else. Tests build this collection to validate DI.</summary>
+public static class FunctionsStartup
+{
+    public static void ConfigureServices(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddEngagementCore(configuration);
+    }
+}

@@ -1,0 +1,24 @@
+namespace Engagement.Host.DurableEngine;
+
+/// <summary>The <c>Engagement:Durable</c> section: how the standalone host runs the durable engine.</summary>
+public sealed class DurableEngineOptions
+{
+    public const string SectionName = "Engagement:Durable";
+
+    /// <summary>Task hub name; the Functions app uses host.json's <c>hubName</c> (same default).</summary>
+    public string TaskHubName { get; set; } = "EngagementHub";
+
+    /// <summary>Loopback port of the gRPC sidecar; 0 picks a free one.</summary>
+    public int SidecarPort { get; set; }
+
+    /// <summary>
+    /// Stable across restarts of the same host, so that after a crash it takes its own partition leases back at
+    /// once instead of waiting for them to expire (about 30 s).
+    /// </summary>
+    public string? WorkerId { get; set; }
+
+    /// <summary>Longest wait between polls of an idle control queue (the backend backs off up to this).</summary>
+    public TimeSpan MaxQueuePollingInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    public int PartitionCount { get; set; } = 4;
+}

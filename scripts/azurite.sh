@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Azurite on loopback. Usage:
+#   scripts/azurite.sh start DATA_DIR [BLOB_PORT QUEUE_PORT TABLE_PORT]   -> prints the connection string
+#   scripts/azurite.sh stop DATA_DIR
+# Ports default to free ones; the pid is kept in DATA_DIR/azurite.pid so `stop` ends exactly that process.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cmd="${1:?start|stop}"; data="${2:?data dir}"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null \
+  || node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+
+case "$cmd" in
+  start)
+    mkdir -p "$data"
+    blob="${3:-$(free_port)}"; queue="${4:-$(free_port)}"; table="${5:-$(free_port)}"
+    if [ ! -x "$root/node_modules/.bin/azurite" ]; then
+      (cd "$root" && npm ci --no-audit --no-fund --loglevel=error >&2)
+    fi
+    nohup "$root/node_modules/.bin/azurite" --silent --skipApiVersionCheck --disableProductStyleUrl --loose \
+      --location "$data" --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 \
+      --blobPort "$blob" --queuePort "$queue" --tablePort "$table" >"$data/azurite.log" 2>&1 &
+    echo $! >"$data/azurite.pid"
+    for _ in $(seq 1 100); do
+      if (exec 3<>"/dev/tcp/127.0.0.1/$table") 2>/dev/null && (exec 3<>"/dev/tcp/127.0.0.1/$queue") 2>/dev/null \
+         && (exec 3<>"/dev/tcp/127.0.0.1/$blob") 2>/dev/null; then
+        key="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+        echo "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$key;BlobEndpoint=http://127.0.0.1:$blob/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$queue/devstoreaccount1;TableEndpoint=http://127.0.0.1:$table/devstoreaccount1;"
+        exit 0
+      fi
+      sleep 0.1
+    done
+    echo "azurite did not start; see $data/azurite.log" >&2; exit 1 ;;
+  stop)
+    if [ -f "$data/azurite.pid" ]; then
+      pid="$(cat "$data/azurite.pid")"; kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$pid" 2>/dev/null || true; rm -f "$data/azurite.pid"
+    fi ;;
+  *) echo "usage: $0 start|stop DATA_DIR" >&2; exit 2 ;;
+esac
