@@ -131,7 +131,6 @@ var platformSettings = [
 ]
 
 var engagementSettings = [
-  { name: 'Engagement__AdminKey', value: keyVaultReference(names.keyVault, 'admin-key') }
   { name: 'Engagement__PublicBaseUrl', value: linkBaseUrl }
   { name: 'Engagement__SecondsPerDay', value: string(secondsPerDay) }
   { name: 'Engagement__Outbox__Transport', value: 'ServiceBus' }
@@ -140,48 +139,56 @@ var engagementSettings = [
 
 var sourceSettings = flatten(map(sources, source => concat(
   [
-    {
-      name: 'Engagement__Sources__${source.name}__InboundSecret'
-      value: keyVaultReference(names.keyVault, secretName(['source', source.name, 'inbound-secret']))
-    }
     { name: 'Engagement__Sources__${source.name}__FhirBaseUrl', value: source.fhirBaseUrl }
   ],
-  source.?hmacSigned ?? false
-    ? [
-        {
-          name: 'Engagement__Sources__${source.name}__HmacKey'
-          value: keyVaultReference(names.keyVault, secretName(['source', source.name, 'hmac-key']))
-        }
-      ]
-    : [],
   map(items(source.?auth ?? {}), setting => {
     name: 'Engagement__Sources__${source.name}__Auth__${setting.key}'
     value: setting.value
-  }),
-  map(source.?authSecrets ?? [], key => {
-    name: 'Engagement__Sources__${source.name}__Auth__${key}'
-    value: keyVaultReference(names.keyVault, secretName(['source', source.name, 'auth', key]))
   })
 )))
-
-var channelSettings = map(channels, channel => {
-  name: 'Engagement__Channels__${channel}__InboundSecret'
-  value: keyVaultReference(names.keyVault, secretName(['channel', channel, 'inbound-secret']))
-})
 
 var smartSettings = flatten(map(range(0, length(smartIssuers)), n => [
   { name: 'Engagement__Smart__Issuers__${n}__Issuer', value: smartIssuers[n].issuer }
   { name: 'Engagement__Smart__Issuers__${n}__Audience', value: smartIssuers[n].audience }
 ]))
 
-// The Key Vault secrets the operator sets after deployment (infra/README.md, step 3).
-var requiredSecretNames = concat(
-  ['admin-key'],
-  map(sources, source => secretName(['source', source.name, 'inbound-secret'])),
-  flatten(map(sources, source => source.?hmacSigned ?? false ? [secretName(['source', source.name, 'hmac-key'])] : [])),
-  flatten(map(sources, source => map(source.?authSecrets ?? [], key => secretName(['source', source.name, 'auth', key])))),
-  map(channels, channel => secretName(['channel', channel, 'inbound-secret']))
+// Settings whose values are secrets: each becomes a Key Vault reference to the named secret, and the
+// secret's name is listed in the output keyVaultEntriesToSet for the operator. A new secret setting
+// in the contract is one more entry here.
+var secretSettings = concat(
+  [
+    { setting: 'Engagement__AdminKey', secret: 'admin-key' }
+  ],
+  flatten(map(sources, source => concat(
+    [
+      {
+        setting: 'Engagement__Sources__${source.name}__InboundSecret'
+        secret: secretName(['source', source.name, 'inbound-secret'])
+      }
+    ],
+    source.?hmacSigned ?? false
+      ? [
+          {
+            setting: 'Engagement__Sources__${source.name}__HmacKey'
+            secret: secretName(['source', source.name, 'hmac-key'])
+          }
+        ]
+      : [],
+    map(source.?authSecrets ?? [], key => {
+      setting: 'Engagement__Sources__${source.name}__Auth__${key}'
+      secret: secretName(['source', source.name, 'auth', key])
+    })
+  ))),
+  map(channels, channel => {
+    setting: 'Engagement__Channels__${channel}__InboundSecret'
+    secret: secretName(['channel', channel, 'inbound-secret'])
+  })
 )
+
+var keyVaultReferenceSettings = map(secretSettings, entry => {
+  name: entry.setting
+  value: keyVaultReference(names.keyVault, entry.secret)
+})
 
 // ---- resources ---------------------------------------------------------------------------------
 
@@ -287,7 +294,7 @@ module functionApp 'modules/function-app.bicep' = {
     runtimeVersion: functionsRuntimeVersion
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
-    appSettings: concat(platformSettings, engagementSettings, sourceSettings, channelSettings, smartSettings)
+    appSettings: concat(platformSettings, engagementSettings, sourceSettings, smartSettings, keyVaultReferenceSettings)
     virtualNetworkSubnetId: network.?outputs.appSubnetId ?? ''
     workspaceId: monitoring.outputs.workspaceId
     tags: allTags
@@ -326,7 +333,7 @@ output functionAppHostName string = functionApp.outputs.defaultHostName
 output keyVaultName string = keyVault.outputs.name
 
 @description('Names of the Key Vault secrets to set after deployment (values are never part of the deployment).')
-output keyVaultEntriesToSet string[] = requiredSecretNames
+output keyVaultEntriesToSet string[] = map(secretSettings, entry => entry.secret)
 
 @description('Service Bus queue the outbox sends outreach messages to.')
 output outreachQueue string = serviceBus.outputs.outreachQueueName

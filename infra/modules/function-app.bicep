@@ -78,8 +78,6 @@ resource app 'Microsoft.Web/sites@2025-03-01' = {
     virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     siteConfig: {
       minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
-      http20Enabled: true
       appSettings: appSettings
     }
     functionAppConfig: {
