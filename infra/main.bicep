@@ -137,15 +137,19 @@ var engagementSettings = [
   { name: 'ServiceBusConnection__fullyQualifiedNamespace', value: serviceBus.outputs.fullyQualifiedNamespace }
 ]
 
-var sourceSettings = flatten(map(sources, source => concat(
-  [
-    { name: 'Engagement__Sources__${source.name}__FhirBaseUrl', value: source.fhirBaseUrl }
-  ],
-  map(items(source.?auth ?? {}), setting => {
-    name: 'Engagement__Sources__${source.name}__Auth__${setting.key}'
-    value: setting.value
-  })
-)))
+var sourceSettings = flatten(map(
+  sources,
+  source =>
+    concat(
+      [
+        { name: 'Engagement__Sources__${source.name}__FhirBaseUrl', value: source.fhirBaseUrl }
+      ],
+      map(items(source.?auth ?? {}), setting => {
+        name: 'Engagement__Sources__${source.name}__Auth__${setting.key}'
+        value: setting.value
+      })
+    )
+))
 
 var smartSettings = flatten(map(range(0, length(smartIssuers)), n => [
   { name: 'Engagement__Smart__Issuers__${n}__Issuer', value: smartIssuers[n].issuer }
@@ -159,26 +163,30 @@ var secretSettings = concat(
   [
     { setting: 'Engagement__AdminKey', secret: 'admin-key' }
   ],
-  flatten(map(sources, source => concat(
-    [
-      {
-        setting: 'Engagement__Sources__${source.name}__InboundSecret'
-        secret: secretName(['source', source.name, 'inbound-secret'])
-      }
-    ],
-    source.?hmacSigned ?? false
-      ? [
+  flatten(map(
+    sources,
+    source =>
+      concat(
+        [
           {
-            setting: 'Engagement__Sources__${source.name}__HmacKey'
-            secret: secretName(['source', source.name, 'hmac-key'])
+            setting: 'Engagement__Sources__${source.name}__InboundSecret'
+            secret: secretName(['source', source.name, 'inbound-secret'])
           }
-        ]
-      : [],
-    map(source.?authSecrets ?? [], key => {
-      setting: 'Engagement__Sources__${source.name}__Auth__${key}'
-      secret: secretName(['source', source.name, 'auth', key])
-    })
-  ))),
+        ],
+        source.?hmacSigned ?? false
+          ? [
+              {
+                setting: 'Engagement__Sources__${source.name}__HmacKey'
+                secret: secretName(['source', source.name, 'hmac-key'])
+              }
+            ]
+          : [],
+        map(source.?authSecrets ?? [], key => {
+          setting: 'Engagement__Sources__${source.name}__Auth__${key}'
+          secret: secretName(['source', source.name, 'auth', key])
+        })
+      )
+  )),
   map(channels, channel => {
     setting: 'Engagement__Channels__${channel}__InboundSecret'
     secret: secretName(['channel', channel, 'inbound-secret'])
