@@ -11,9 +11,16 @@ param principalId string
 @description('Resource id of the Function App (keeps role assignment names stable across deployments).')
 param appId string
 
+@description('Storage account behind AzureWebJobsStorage.')
 param storageAccountName string
+
+@description('Service Bus namespace the outbox sends to.')
 param serviceBusNamespaceName string
+
+@description('Key Vault holding the app\'s secrets.')
 param keyVaultName string
+
+@description('Application Insights component the app sends telemetry to.')
 param appInsightsName string
 
 var roles = {
