@@ -1,10 +1,12 @@
 using System.Globalization;
+using System.Text.Json.Serialization;
 
 namespace Engagement.FollowUp;
 
 /// <summary>The local times of day (inclusive) between which the patient may be contacted.</summary>
 public readonly record struct ContactWindow
 {
+    [JsonConstructor]
     public ContactWindow(TimeOnly start, TimeOnly end)
     {
         if (end <= start)

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Globalization;
+using System.Text.Json.Serialization;
 using Hl7.Fhir.Model;
 
 namespace Engagement.FollowUp;
@@ -110,6 +111,10 @@ public sealed record ProtocolActivity
 }
 
 /// <summary>When an activity happens, relative to the anchor or at fixed instants.</summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
+[JsonDerivedType(typeof(OffsetTiming), "offset")]
+[JsonDerivedType(typeof(RecurringTiming), "recurring")]
+[JsonDerivedType(typeof(AbsoluteTiming), "absolute")]
 public abstract record ActivityTiming;
 
 /// <summary>Once, at anchor + <paramref name="Offset"/> (negative = before the anchor).</summary>
