@@ -1,5 +1,6 @@
 using Engagement.FollowUp;
 using Hl7.Fhir.Model;
+using Microsoft.Extensions.Configuration;
 using static Engagement.Core.Tests.FollowUp.FollowUpFixtures;
 
 namespace Engagement.Core.Tests.FollowUp;
@@ -92,5 +93,24 @@ public class PatientPreferencesTests
             .Build();
 
         Assert.Equal("sms", PatientPreferences.From(patient, Defaults).PreferredChannel);
+    }
+
+    [Fact]
+    public void Defaults_bind_from_the_engagement_follow_up_configuration_section()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Engagement:FollowUp:TimeZone"] = "Europe/Madrid",
+            ["Engagement:FollowUp:ContactWindowStart"] = "08:30",
+            ["Engagement:FollowUp:ContactWindowEnd"] = "18:00",
+            ["Engagement:FollowUp:Language"] = "es",
+        }).Build();
+
+        var defaults = configuration.GetSection(PreferenceDefaults.SectionName).Get<PreferenceDefaults>()!;
+        var preferences = PatientPreferences.From(new Patient(), defaults);
+
+        Assert.Equal("Europe/Madrid", preferences.TimeZone.Id);
+        Assert.Equal(new ContactWindow(new TimeOnly(8, 30), new TimeOnly(18, 0)), preferences.ContactWindow);
+        Assert.Equal("es", preferences.Language);
     }
 }

@@ -53,6 +53,17 @@ public class PlanDefinitionValidationTests
     }
 
     [Fact]
+    public void Stop_when_that_does_not_compile_is_reported_at_its_expression()
+    {
+        var plan = ShippedPlan("depression-monitoring");
+        Assert.IsType<Expression>(plan.Action[0].GetExtension(ProtocolUrls.StopWhen)?.Value).Expression_ = "%scores.last() <";
+
+        var issue = SingleError(ProtocolDefinition.FromPlanDefinition(plan));
+
+        Assert.Equal([$"PlanDefinition.action[0].extension('{ProtocolUrls.StopWhen}').value.expression"], issue.Expression);
+    }
+
+    [Fact]
     public void Every_problem_is_listed_not_only_the_first()
     {
         var builder = new PlanDefinitionBuilder().With(p => p.Url = null);
