@@ -1,5 +1,6 @@
 using Engagement.Diagnostics.DurableProbe;
 using Engagement.Durable;
+using Engagement.Fhir;
 using Engagement.Health;
 using Engagement.Security;
 using Engagement.Storage;
@@ -28,6 +29,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<ProbeStepStore>();
         services.AddSingleton<ProbeHandler>();
         services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<IFhirResourceStore, TableFhirResourceStore>();
         AddOutreach(services, configuration);
         foreach (var activity in DurableTaskCatalog.Activities)
         {

@@ -11,7 +11,11 @@ public sealed class CrashRecoveryTests
         await using var host = new StandaloneHost();
         await host.StartAsync();
         var id = await ProbeApi.StartAsync(host, delaySeconds: 8, eventTimeoutSeconds: 0);
-        await ProbeApi.WaitAsync(host, id, s => s.StepRuns.GetValueOrDefault(1) == 1, "the first activity");
+        // Kill only once the orchestration is durably waiting on its timer (the custom status is committed with the
+        // timer). A kill between an activity running and its completion being committed would legitimately run
+        // that activity again: Durable Task activities are at-least-once, which is why product activities are idempotent.
+        var waiting = await ProbeApi.WaitAsync(host, id, s => s.CustomStatus == "waiting-for-timer", "the durable timer wait");
+        Assert.Equal(1, waiting.StepRuns.GetValueOrDefault(1));
 
         await host.KillAsync();
         Assert.False(host.IsRunning);

@@ -5,10 +5,10 @@ using Engagement.Integration.Tests.Infrastructure;
 
 namespace Engagement.Integration.Tests.Foundation;
 
-public sealed record ProbeState(string RuntimeStatus, IReadOnlyDictionary<int, int> StepRuns, JsonElement? Output)
+public sealed record ProbeState(string RuntimeStatus, string? CustomStatus, IReadOnlyDictionary<int, int> StepRuns, JsonElement? Output)
 {
     public override string ToString() =>
-        $"{RuntimeStatus} steps[{string.Join(',', StepRuns.Select(kv => $"{kv.Key}:{kv.Value}"))}]";
+        $"{RuntimeStatus}/{CustomStatus} steps[{string.Join(',', StepRuns.Select(kv => $"{kv.Key}:{kv.Value}"))}]";
 }
 
 /// <summary>The admin durable-probe routes, as an operator would call them.</summary>
@@ -36,7 +36,12 @@ public static class ProbeApi
         JsonElement? parsed = output.ValueKind == JsonValueKind.String
             ? JsonDocument.Parse(output.GetString()!).RootElement.Clone()
             : null;
-        return new ProbeState(body.GetProperty("runtimeStatus").GetString()!, steps, parsed);
+        var custom = body.GetProperty("customStatus");
+        return new ProbeState(
+            body.GetProperty("runtimeStatus").GetString()!,
+            custom.ValueKind == JsonValueKind.String ? custom.GetString() : null,
+            steps,
+            parsed);
     }
 
     public static async Task ProceedAsync(StandaloneHost host, string instanceId, string payload)

@@ -53,6 +53,7 @@ public sealed class ProbeHandler(AdminKeyAuthorizer admin, ProbeStepStore steps)
         {
             instanceId,
             runtimeStatus = instance.RuntimeStatus.ToString(),
+            customStatus = instance.ReadCustomStatusAs<string>(),
             stepRuns = counts.ToDictionary(kv => kv.Key.ToString(CultureInfo.InvariantCulture), kv => kv.Value),
             output = instance.SerializedOutput,
         });
