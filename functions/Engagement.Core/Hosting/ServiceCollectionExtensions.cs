@@ -1,7 +1,9 @@
 using Engagement.Diagnostics.DurableProbe;
 using Engagement.Durable;
 using Engagement.Health;
+using Engagement.Links;
 using Engagement.Security;
+using Engagement.Security.Smart;
 using Engagement.Storage;
 using Engagement.Storage.AzureStorage;
 using Microsoft.Extensions.Configuration;
@@ -22,6 +24,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<HealthHandler>();
         services.AddSingleton<ProbeStepStore>();
         services.AddSingleton<ProbeHandler>();
+        services.AddEngagementLinks(configuration);
+        services.AddSmartOnFhir(configuration);
         foreach (var activity in DurableTaskCatalog.Activities)
         {
             services.AddTransient(activity);
