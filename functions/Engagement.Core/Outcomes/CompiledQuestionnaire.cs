@@ -27,8 +27,8 @@ internal sealed class CompiledItem
         Repeats = item.Repeats == true;
         Required = item.Required == true;
         ReadOnly = item.ReadOnly == true;
-        EnableWhenExpression = ExpressionOf(item, OutcomeUrls.EnableWhenExpression, LinkId);
-        Calculated = ExpressionOf(item, OutcomeUrls.CalculatedExpression, LinkId);
+        EnableWhenExpression = ExpressionOf(item, OutcomeUrls.EnableWhenExpression, $"item '{LinkId}'");
+        Calculated = ExpressionOf(item, OutcomeUrls.CalculatedExpression, $"item '{LinkId}'");
         Variables = VariablesOf(item.Extension, $"item '{LinkId}'");
         MinValue = item.GetExtensionValue<DataType>(OutcomeUrls.MinValue);
         MaxValue = item.GetExtensionValue<DataType>(OutcomeUrls.MaxValue);
