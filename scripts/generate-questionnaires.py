@@ -52,9 +52,10 @@ def frequency_instrument(qid, title, panel, prefix, items, total_code, total_dis
         "resourceType": "Questionnaire", "id": qid, "url": f"{BASE}/Questionnaire/{qid}", "version": "1.0.0",
         "name": title.replace("-", ""), "title": title, "status": "active", "language": "en",
         "subjectType": ["Patient"], "code": [{"system": LOINC, "code": panel[0], "display": panel[1]}],
+        # %codes: the answer codes of the frequency items (the only coded answers). Counting a code as
+        # count() - exclude(code).count() avoids per-answer lambdas (where/select), which are slow in Firely's engine.
         "extension": [{"url": VARIABLE, "valueExpression": {
-            "name": "answers", "language": "text/fhirpath",
-            "expression": f"%resource.repeat(item).where(linkId.startsWith('{prefix}-') and linkId != '{prefix}-total').answer.value"}}] + flags,
+            "name": "codes", "language": "text/fhirpath", "expression": "%resource.item.answer.value.code"}}] + flags,
         "item": [text({"linkId": f"{prefix}-intro", "type": "display"}, intro[0], intro[1])],
     }
     for n, (code, en, spanish) in enumerate(items, start=1):
@@ -62,8 +63,9 @@ def frequency_instrument(qid, title, panel, prefix, items, total_code, total_dis
                                "required": True, "answerOption": frequency_options()}, en, spanish))
     q["item"].append(text({
         "extension": [{"url": CALC, "valueExpression": {"language": "text/fhirpath", "expression":
-            "%answers.where(code = 'LA6569-3').count() + %answers.where(code = 'LA6570-1').count() * 2"
-            " + %answers.where(code = 'LA6571-9').count() * 3"}}] + [band(*b) for b in bands],
+            "(%codes.count() - %codes.exclude('LA6569-3').count())"
+            " + (%codes.count() - %codes.exclude('LA6570-1').count()) * 2"
+            " + (%codes.count() - %codes.exclude('LA6571-9').count()) * 3"}}] + [band(*b) for b in bands],
         "linkId": f"{prefix}-total", "code": [{"system": LOINC, "code": total_code, "display": total_display}],
         "type": "integer", "readOnly": True}, total_display, "Puntuación total"))
     return q
@@ -93,7 +95,7 @@ phq9 = frequency_instrument(
     "44261-6", "Patient Health Questionnaire 9 item (PHQ-9) total score",
     [(0, 4, "minimal", "Minimal depression"), (5, 9, "mild", "Mild depression"), (10, 14, "moderate", "Moderate depression"),
      (15, 19, "moderately-severe", "Moderately severe depression"), (20, 27, "severe", "Severe depression")],
-    [red_flag("%resource.repeat(item).where(linkId = 'phq9-9').answer.value.where(code != 'LA6568-5').exists()", "urgent",
+    [red_flag("%resource.item.where(linkId = 'phq9-9').answer.value.code.exclude('LA6568-5').exists()", "urgent",
               "self-harm-thoughts", "Thoughts of self-harm reported",
               "PHQ-9 item 9 answered above 'Not at all': assess suicide risk today."),
      red_flag("%totalScore >= 20", "urgent", "severe-depression", "Severe depression score",
@@ -123,7 +125,7 @@ checkin = {
     "title": "Post-discharge check-in", "status": "active", "language": "en", "subjectType": ["Patient"],
     "extension": [
         {"url": BASE + "/StructureDefinition/primary-item", "valueString": "pain"},
-        red_flag("%resource.repeat(item).where(linkId = 'pain').answer.value.where($this >= 8).exists()", "urgent",
+        red_flag("%resource.item.where(linkId = 'pain').answer.value >= 8", "urgent",
                  "severe-pain", "Severe pain after discharge", "Pain 8 or more out of 10 reported after discharge: call the patient today.")],
     "item": [
         text({"linkId": "feeling", "type": "choice", "answerOption": [

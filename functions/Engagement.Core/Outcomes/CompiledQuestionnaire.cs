@@ -7,10 +7,13 @@ using Hl7.FhirPath;
 namespace Engagement.Outcomes;
 
 /// <summary>A FHIRPath variable (SDC <c>variable</c> extension).</summary>
-internal sealed record CompiledVariable(string Name, CompiledExpression Expression);
+internal sealed record CompiledVariable(string Name, string Text, CompiledExpression Expression);
+
+/// <summary>A compiled FHIRPath expression with its text (the text tells which variables it needs).</summary>
+internal sealed record FhirPathExpression(string Text, CompiledExpression Compiled);
 
 /// <summary>A red-flag rule read from the Questionnaire's red-flag extension.</summary>
-internal sealed record CompiledRedFlag(CompiledExpression Expression, string Priority, Coding Code, string Description);
+internal sealed record CompiledRedFlag(FhirPathExpression Expression, string Priority, Coding Code, string Description);
 
 /// <summary>One Questionnaire item with everything the engine needs precomputed.</summary>
 internal sealed class CompiledItem
@@ -63,8 +66,8 @@ internal sealed class CompiledItem
     public bool Repeats { get; }
     public bool Required { get; }
     public bool ReadOnly { get; }
-    public CompiledExpression? EnableWhenExpression { get; }
-    public CompiledExpression? Calculated { get; }
+    public FhirPathExpression? EnableWhenExpression { get; }
+    public FhirPathExpression? Calculated { get; }
     public IReadOnlyList<CompiledVariable> Variables { get; }
     public DataType? MinValue { get; }
     public DataType? MaxValue { get; }
@@ -112,12 +115,12 @@ internal sealed class CompiledItem
 
     private static decimal? Number(DataType? value) => FhirPathRuntime.ToDecimal(value);
 
-    internal static CompiledExpression? ExpressionOf(IExtendable element, string url, string where)
+    internal static FhirPathExpression? ExpressionOf(IExtendable element, string url, string where)
     {
         var expression = element.GetExtensionValue<Expression>(url);
         return expression is null || !IsFhirPath(expression) || string.IsNullOrWhiteSpace(expression.Expression_)
             ? null
-            : FhirPathRuntime.Compile(expression.Expression_, $"{where} ({url})");
+            : new FhirPathExpression(expression.Expression_, FhirPathRuntime.Compile(expression.Expression_, $"{where} ({url})"));
     }
 
     internal static IReadOnlyList<CompiledVariable> VariablesOf(IEnumerable<Extension> extensions, string where)
@@ -127,7 +130,7 @@ internal sealed class CompiledItem
         {
             if (extension.Url == OutcomeUrls.Variable && extension.Value is Expression { Name: { } name, Expression_: { } text } x && IsFhirPath(x))
             {
-                variables.Add(new CompiledVariable(name, FhirPathRuntime.Compile(text, $"variable '{name}' of {where}")));
+                variables.Add(new CompiledVariable(name, text, FhirPathRuntime.Compile(text, $"variable '{name}' of {where}")));
             }
         }
 
@@ -207,7 +210,7 @@ internal sealed class CompiledQuestionnaire
         var expression = extension.GetExtensionValue<Expression>("expression")?.Expression_
             ?? throw new InvalidOperationException($"red-flag[{index}] has no expression.");
         return new CompiledRedFlag(
-            FhirPathRuntime.Compile(expression, $"red-flag[{index}]"),
+            new FhirPathExpression(expression, FhirPathRuntime.Compile(expression, $"red-flag[{index}]")),
             extension.GetExtensionValue<Code>("priority")?.Value ?? "routine",
             extension.GetExtensionValue<Coding>("code") ?? new Coding(OutcomeUrls.CanonicalBase + "/CodeSystem/red-flag", "unspecified"),
             extension.GetExtensionValue<FhirString>("description")?.Value ?? string.Empty);

@@ -4,15 +4,16 @@ using Hl7.FhirPath;
 namespace Engagement.Outcomes;
 
 /// <summary>
-/// FHIRPath evaluation over one QuestionnaireResponse: <c>%resource</c> is the response, <c>%questionnaire</c> the
-/// Questionnaire, and the SDC variables in scope are bound by name (Questionnaire-level first, then the item's
-/// ancestors' and the item's own, in document order). Expressions are evaluated with the response as focus.
+/// FHIRPath evaluation over one QuestionnaireResponse: <c>%resource</c> is the response (also the focus),
+/// <c>%questionnaire</c> the Questionnaire, and the SDC variables in scope (Questionnaire level, then the item's
+/// ancestors', then the item's own, in document order) bound by name. A variable is only evaluated when the
+/// expression (or a variable it needs) mentions it, and at most once per scope for the Questionnaire level.
 /// </summary>
 internal sealed class ResponseScope
 {
     private readonly CompiledQuestionnaire _questionnaire;
     private readonly PocoNode _node;
-    private Dictionary<string, IEnumerable<PocoNode>>? _rootEnvironment;
+    private readonly Dictionary<string, IEnumerable<PocoNode>> _rootValues = new(StringComparer.Ordinal);
 
     public ResponseScope(CompiledQuestionnaire questionnaire, QuestionnaireResponse response)
     {
@@ -20,22 +21,60 @@ internal sealed class ResponseScope
         _node = FhirPathRuntime.Node(response);
     }
 
-    public List<PocoNode> Evaluate(CompiledExpression expression, CompiledItem? item, IReadOnlyDictionary<string, IEnumerable<PocoNode>>? extra = null)
+    public List<PocoNode> Evaluate(FhirPathExpression expression, CompiledItem? item, IReadOnlyDictionary<string, IEnumerable<PocoNode>>? extra = null)
     {
-        var environment = Environment(item);
+        var environment = new Dictionary<string, IEnumerable<PocoNode>>(StringComparer.Ordinal)
+        {
+            ["questionnaire"] = [_questionnaire.QuestionnaireNode],
+        };
         if (extra is not null)
         {
-            environment = new Dictionary<string, IEnumerable<PocoNode>>(environment, StringComparer.Ordinal);
             foreach (var (name, value) in extra)
             {
                 environment[name] = value;
             }
         }
 
-        return expression(_node, new EvaluationContext { Environment = environment }).ToList();
+        var scopes = new List<IReadOnlyList<CompiledVariable>> { _questionnaire.Variables };
+        var chain = new Stack<CompiledItem>();
+        for (var i = item; i is not null; i = i.Parent)
+        {
+            if (i.Variables.Count > 0)
+            {
+                chain.Push(i);
+            }
+        }
+
+        scopes.AddRange(chain.Select(i => i.Variables));
+        var needed = Needed(expression.Text, scopes);
+        for (var s = 0; s < scopes.Count; s++)
+        {
+            foreach (var variable in scopes[s])
+            {
+                if (!needed.Contains(variable))
+                {
+                    continue;
+                }
+
+                if (s == 0 && _rootValues.TryGetValue(variable.Name, out var cached))
+                {
+                    environment[variable.Name] = cached;
+                    continue;
+                }
+
+                var value = variable.Expression(_node, new EvaluationContext { Environment = environment }).ToList();
+                environment[variable.Name] = value;
+                if (s == 0)
+                {
+                    _rootValues[variable.Name] = value;
+                }
+            }
+        }
+
+        return expression.Compiled(_node, new EvaluationContext { Environment = environment }).ToList();
     }
 
-    public object? Scalar(CompiledExpression expression, CompiledItem? item)
+    public object? Scalar(FhirPathExpression expression, CompiledItem? item)
     {
         var results = Evaluate(expression, item);
         return results switch
@@ -46,7 +85,7 @@ internal sealed class ResponseScope
         };
     }
 
-    public bool IsTrue(CompiledExpression expression, CompiledItem? item, IReadOnlyDictionary<string, IEnumerable<PocoNode>>? extra = null)
+    public bool IsTrue(FhirPathExpression expression, CompiledItem? item, IReadOnlyDictionary<string, IEnumerable<PocoNode>>? extra = null)
     {
         var results = Evaluate(expression, item, extra);
         return results switch
@@ -57,48 +96,26 @@ internal sealed class ResponseScope
         };
     }
 
-    private Dictionary<string, IEnumerable<PocoNode>> Environment(CompiledItem? item)
+    /// <summary>The variables the text mentions, and those they mention in turn.</summary>
+    private static HashSet<CompiledVariable> Needed(string text, List<IReadOnlyList<CompiledVariable>> scopes)
     {
-        _rootEnvironment ??= Bind(new Dictionary<string, IEnumerable<PocoNode>>(StringComparer.Ordinal)
+        var needed = new HashSet<CompiledVariable>();
+        var pending = new Stack<string>([text]);
+        while (pending.TryPop(out var current))
         {
-            ["questionnaire"] = [_questionnaire.QuestionnaireNode],
-        }, _questionnaire.Variables);
-
-        if (item is null)
-        {
-            return _rootEnvironment;
-        }
-
-        var chain = new Stack<CompiledItem>();
-        for (var i = item; i is not null; i = i.Parent)
-        {
-            if (i.Variables.Count > 0)
+            foreach (var scope in scopes)
             {
-                chain.Push(i);
+                foreach (var variable in scope)
+                {
+                    if (!needed.Contains(variable) && current.Contains("%" + variable.Name, StringComparison.Ordinal))
+                    {
+                        needed.Add(variable);
+                        pending.Push(variable.Text);
+                    }
+                }
             }
         }
 
-        if (chain.Count == 0)
-        {
-            return _rootEnvironment;
-        }
-
-        var environment = new Dictionary<string, IEnumerable<PocoNode>>(_rootEnvironment, StringComparer.Ordinal);
-        while (chain.TryPop(out var scope))
-        {
-            Bind(environment, scope.Variables);
-        }
-
-        return environment;
-    }
-
-    private Dictionary<string, IEnumerable<PocoNode>> Bind(Dictionary<string, IEnumerable<PocoNode>> environment, IReadOnlyList<CompiledVariable> variables)
-    {
-        foreach (var variable in variables)
-        {
-            environment[variable.Name] = variable.Expression(_node, new EvaluationContext { Environment = environment }).ToList();
-        }
-
-        return environment;
+        return needed;
     }
 }

@@ -48,6 +48,24 @@ public class ShippedQuestionnaireTests
         Assert.NotNull(totalItem.GetExtensionValue<Expression>(OutcomeUrls.CalculatedExpression));
     }
 
+    [Theory]
+    [InlineData("phq-9", 9)]
+    [InlineData("gad-7", 7)]
+    public void Calculated_total_equals_the_sum_of_ordinal_values_for_any_answers(string id, int questions)
+    {
+        var q = Fhir.Shipped(id);
+        var scorer = new QuestionnaireScorer();
+        var random = new Random(20261124);
+
+        for (var run = 0; run < 100; run++)
+        {
+            var scores = Enumerable.Range(0, questions).Select(_ => random.Next(4)).ToArray();
+            var response = id == "phq-9" ? Phq9(scores) : Gad7(scores);
+
+            Assert.Equal(scores.Sum(), scorer.Score(q, response).TotalScore);
+        }
+    }
+
     [Fact]
     public void Checkin_primary_item_is_the_bounded_pain_score_so_a_numeric_sms_reply_is_a_valid_response()
     {
