@@ -52,8 +52,9 @@ def frequency_instrument(qid, title, panel, prefix, items, total_code, total_dis
         "resourceType": "Questionnaire", "id": qid, "url": f"{BASE}/Questionnaire/{qid}", "version": "1.0.0",
         "name": title.replace("-", ""), "title": title, "status": "active", "language": "en",
         "subjectType": ["Patient"], "code": [{"system": LOINC, "code": panel[0], "display": panel[1]}],
-        # %codes: the answer codes of the frequency items (the only coded answers). Counting a code as
-        # count() - exclude(code).count() avoids per-answer lambdas (where/select), which are slow in Firely's engine.
+        # %codes: the answer codes of the frequency items (the only coded answers). The total is
+        # "answers above 0" + "answers above 1" + "answers above 2", written with exclude() so there is no
+        # per-answer lambda (where/select) or literal arithmetic, which are the slow parts of Firely's engine.
         "extension": [{"url": VARIABLE, "valueExpression": {
             "name": "codes", "language": "text/fhirpath", "expression": "%resource.item.answer.value.code"}}] + flags,
         "item": [text({"linkId": f"{prefix}-intro", "type": "display"}, intro[0], intro[1])],
@@ -63,9 +64,9 @@ def frequency_instrument(qid, title, panel, prefix, items, total_code, total_dis
                                "required": True, "answerOption": frequency_options()}, en, spanish))
     q["item"].append(text({
         "extension": [{"url": CALC, "valueExpression": {"language": "text/fhirpath", "expression":
-            "(%codes.count() - %codes.exclude('LA6569-3').count())"
-            " + (%codes.count() - %codes.exclude('LA6570-1').count()) * 2"
-            " + (%codes.count() - %codes.exclude('LA6571-9').count()) * 3"}}] + [band(*b) for b in bands],
+            "%codes.exclude('LA6568-5').count()"
+            " + %codes.exclude('LA6568-5').exclude('LA6569-3').count()"
+            " + %codes.exclude('LA6568-5').exclude('LA6569-3').exclude('LA6570-1').count()"}}] + [band(*b) for b in bands],
         "linkId": f"{prefix}-total", "code": [{"system": LOINC, "code": total_code, "display": total_display}],
         "type": "integer", "readOnly": True}, total_display, "Puntuación total"))
     return q

@@ -7,10 +7,7 @@ using Hl7.FhirPath;
 namespace Engagement.Outcomes;
 
 /// <summary>A FHIRPath variable (SDC <c>variable</c> extension).</summary>
-internal sealed record CompiledVariable(string Name, string Text, CompiledExpression Expression);
-
-/// <summary>A compiled FHIRPath expression with its text (the text tells which variables it needs).</summary>
-internal sealed record FhirPathExpression(string Text, CompiledExpression Compiled);
+internal sealed record CompiledVariable(string Name, FhirPathExpression Expression);
 
 /// <summary>A red-flag rule read from the Questionnaire's red-flag extension.</summary>
 internal sealed record CompiledRedFlag(FhirPathExpression Expression, string Priority, Coding Code, string Description);
@@ -120,7 +117,7 @@ internal sealed class CompiledItem
         var expression = element.GetExtensionValue<Expression>(url);
         return expression is null || !IsFhirPath(expression) || string.IsNullOrWhiteSpace(expression.Expression_)
             ? null
-            : new FhirPathExpression(expression.Expression_, FhirPathRuntime.Compile(expression.Expression_, $"{where} ({url})"));
+            : FhirPathRuntime.Compile(expression.Expression_, $"{where} ({url})");
     }
 
     internal static IReadOnlyList<CompiledVariable> VariablesOf(IEnumerable<Extension> extensions, string where)
@@ -130,7 +127,7 @@ internal sealed class CompiledItem
         {
             if (extension.Url == OutcomeUrls.Variable && extension.Value is Expression { Name: { } name, Expression_: { } text } x && IsFhirPath(x))
             {
-                variables.Add(new CompiledVariable(name, text, FhirPathRuntime.Compile(text, $"variable '{name}' of {where}")));
+                variables.Add(new CompiledVariable(name, FhirPathRuntime.Compile(text, $"variable '{name}' of {where}")));
             }
         }
 
@@ -210,7 +207,7 @@ internal sealed class CompiledQuestionnaire
         var expression = extension.GetExtensionValue<Expression>("expression")?.Expression_
             ?? throw new InvalidOperationException($"red-flag[{index}] has no expression.");
         return new CompiledRedFlag(
-            new FhirPathExpression(expression, FhirPathRuntime.Compile(expression, $"red-flag[{index}]")),
+            FhirPathRuntime.Compile(expression, $"red-flag[{index}]"),
             extension.GetExtensionValue<Code>("priority")?.Value ?? "routine",
             extension.GetExtensionValue<Coding>("code") ?? new Coding(OutcomeUrls.CanonicalBase + "/CodeSystem/red-flag", "unspecified"),
             extension.GetExtensionValue<FhirString>("description")?.Value ?? string.Empty);

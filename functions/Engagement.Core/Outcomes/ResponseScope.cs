@@ -14,6 +14,8 @@ internal sealed class ResponseScope
     private readonly CompiledQuestionnaire _questionnaire;
     private readonly PocoNode _node;
     private readonly Dictionary<string, IEnumerable<PocoNode>> _rootValues = new(StringComparer.Ordinal);
+    private static readonly FhirPathExpression RootItems = FhirPathRuntime.Compile("%resource.item", "root items");
+    private List<PocoNode>? _rootItems;
 
     public ResponseScope(CompiledQuestionnaire questionnaire, QuestionnaireResponse response)
     {
@@ -62,7 +64,8 @@ internal sealed class ResponseScope
                     continue;
                 }
 
-                var value = variable.Expression(_node, new EvaluationContext { Environment = environment }).ToList();
+                BindItemLookups(variable.Expression, environment);
+                var value = variable.Expression.Compiled(_node, new EvaluationContext { Environment = environment }).ToList();
                 environment[variable.Name] = value;
                 if (s == 0)
                 {
@@ -71,7 +74,22 @@ internal sealed class ResponseScope
             }
         }
 
+        BindItemLookups(expression, environment);
         return expression.Compiled(_node, new EvaluationContext { Environment = environment }).ToList();
+    }
+
+    private void BindItemLookups(FhirPathExpression expression, Dictionary<string, IEnumerable<PocoNode>> environment)
+    {
+        if (expression.ItemLookups.Count == 0)
+        {
+            return;
+        }
+
+        _rootItems ??= RootItems.Compiled(_node, new EvaluationContext()).ToList();
+        foreach (var (name, linkId) in expression.ItemLookups)
+        {
+            environment[name] = _rootItems.Where(n => n.Poco is QuestionnaireResponse.ItemComponent { LinkId: var l } && l == linkId).ToList();
+        }
     }
 
     public object? Scalar(FhirPathExpression expression, CompiledItem? item)
@@ -110,7 +128,7 @@ internal sealed class ResponseScope
                     if (!needed.Contains(variable) && current.Contains("%" + variable.Name, StringComparison.Ordinal))
                     {
                         needed.Add(variable);
-                        pending.Push(variable.Text);
+                        pending.Push(variable.Expression.Text);
                     }
                 }
             }
