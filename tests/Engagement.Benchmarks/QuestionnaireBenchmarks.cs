@@ -15,6 +15,8 @@ namespace Engagement.Benchmarks;
 /// (Questionnaire compiled, StructureDefinitions loaded), so the figures are steady-state per response.
 /// </summary>
 [MemoryDiagnoser]
+[MinColumn]
+[MedianColumn]
 public class QuestionnaireBenchmarks
 {
     private const string CoreProfile = "http://hl7.org/fhir/StructureDefinition/QuestionnaireResponse";
