@@ -55,8 +55,15 @@ def frequency_instrument(qid, title, panel, prefix, items, total_code, total_dis
         # %codes: the answer codes of the frequency items (the only coded answers). The total is
         # "answers above 0" + "answers above 1" + "answers above 2", written with exclude() so there is no
         # per-answer lambda (where/select) or literal arithmetic, which are the slow parts of Firely's engine.
-        "extension": [{"url": VARIABLE, "valueExpression": {
-            "name": "codes", "language": "text/fhirpath", "expression": "%resource.item.answer.value.code"}}] + flags,
+        "extension": [
+            {"url": VARIABLE, "valueExpression": {"name": "codes", "language": "text/fhirpath",
+                                                   "expression": "%resource.item.answer.value.code"}},
+            {"url": VARIABLE, "valueExpression": {"name": "above0", "language": "text/fhirpath",
+                                                   "expression": "%codes.exclude('LA6568-5')"}},
+            {"url": VARIABLE, "valueExpression": {"name": "above1", "language": "text/fhirpath",
+                                                   "expression": "%above0.exclude('LA6569-3')"}},
+            {"url": VARIABLE, "valueExpression": {"name": "above2", "language": "text/fhirpath",
+                                                   "expression": "%above1.exclude('LA6570-1')"}}] + flags,
         "item": [text({"linkId": f"{prefix}-intro", "type": "display"}, intro[0], intro[1])],
     }
     for n, (code, en, spanish) in enumerate(items, start=1):
@@ -64,9 +71,7 @@ def frequency_instrument(qid, title, panel, prefix, items, total_code, total_dis
                                "required": True, "answerOption": frequency_options()}, en, spanish))
     q["item"].append(text({
         "extension": [{"url": CALC, "valueExpression": {"language": "text/fhirpath", "expression":
-            "%codes.exclude('LA6568-5').count()"
-            " + %codes.exclude('LA6568-5').exclude('LA6569-3').count()"
-            " + %codes.exclude('LA6568-5').exclude('LA6569-3').exclude('LA6570-1').count()"}}] + [band(*b) for b in bands],
+            "%above0.count() + %above1.count() + %above2.count()"}}] + [band(*b) for b in bands],
         "linkId": f"{prefix}-total", "code": [{"system": LOINC, "code": total_code, "display": total_display}],
         "type": "integer", "readOnly": True}, total_display, "Puntuación total"))
     return q
