@@ -21,4 +21,19 @@ public static class SubscriptionTopics
         ArgumentNullException.ThrowIfNull(basic);
         return (basic.GetExtension(ExtensionPrefix + "url")?.Value as FhirUri)?.Value;
     }
+
+    /// <summary>The canonical of the resource type the topic triggers on (<c>resourceTrigger.resource</c>).</summary>
+    public static string? TriggerResource(Basic basic)
+    {
+        ArgumentNullException.ThrowIfNull(basic);
+        var trigger = basic.GetExtension(ExtensionPrefix + "resourceTrigger");
+        return (trigger?.GetExtension("resource")?.Value as FhirUri)?.Value;
+    }
+
+    /// <summary>The topic's status (modifier extension <c>SubscriptionTopic.status</c>).</summary>
+    public static string? Status(Basic basic)
+    {
+        ArgumentNullException.ThrowIfNull(basic);
+        return (basic.ModifierExtension.FirstOrDefault(e => e.Url == ExtensionPrefix + "status")?.Value as Code)?.Value;
+    }
 }
