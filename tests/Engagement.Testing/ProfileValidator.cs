@@ -11,7 +11,8 @@ namespace Engagement.Testing;
 /// Validates FHIR R4 resources with the Firely validator against the R4 core definitions
 /// (Hl7.Fhir.Specification.Data.R4) plus every conformance resource shipped in <c>fhir-profiles/</c>
 /// (snapshots generated on the fly). Use <see cref="Shared"/> in tests: loading the core
-/// definitions takes seconds, so one instance is shared per test run.
+/// definitions takes seconds, so one instance is shared per test run. Safe to call from parallel tests
+/// (validations are serialized).
 /// </summary>
 /// <remarks>
 /// Extensions and profiles that cannot be resolved are errors, with one documented exception:
@@ -38,6 +39,7 @@ public sealed class ProfileValidator
     private readonly CachedResolver _resolver;
     private readonly ICodeValidationTerminologyService _terminology;
     private readonly ConcurrentDictionary<bool, Validator> _validators = new();
+    private readonly Lock _gate = new();
 
     /// <summary>A validator over the <c>fhir-profiles/</c> package found above the test's output directory.</summary>
     public static ProfileValidator Shared => SharedInstance.Value;
@@ -55,6 +57,12 @@ public sealed class ProfileValidator
         var core = ZipSource.CreateValidationSource(Path.Combine(AppContext.BaseDirectory, "specification.zip"));
         _resolver = new CachedResolver(new SnapshotSource(new MultiResolver(ours, core)));
         _terminology = new LocalTerminologyService(_resolver);
+
+        // Generate our snapshots once, up front: the snapshot generator is not safe for concurrent use.
+        foreach (var definition in PackageResources.OfType<StructureDefinition>().Where(d => d.Url is not null))
+        {
+            Resolve(definition.Url!);
+        }
     }
 
     /// <summary>The folder holding the package (<c>fhir-profiles/</c>).</summary>
@@ -66,8 +74,11 @@ public sealed class ProfileValidator
     /// <summary>Resolves a canonical (ours or core), with its snapshot generated.</summary>
     public Resource? Resolve(string canonical)
     {
-        var result = _resolver.TryResolveByCanonicalUriAsync(canonical).GetAwaiter().GetResult();
-        return result.Success ? result.Value : null;
+        lock (_gate)
+        {
+            var result = _resolver.TryResolveByCanonicalUriAsync(canonical).GetAwaiter().GetResult();
+            return result.Success ? result.Value : null;
+        }
     }
 
     /// <summary>
@@ -78,8 +89,14 @@ public sealed class ProfileValidator
     {
         ArgumentNullException.ThrowIfNull(resource);
         options ??= ValidationOptions.Strict;
-        var validator = _validators.GetOrAdd(options.AllowUnresolvedBackportDefinitions, CreateValidator);
-        var outcome = validator.Validate(resource, profileUrl);
+        OperationOutcome outcome;
+        lock (_gate)
+        {
+            // xunit runs test classes in parallel; the resolver's snapshot generation and caches are not thread-safe.
+            var validator = _validators.GetOrAdd(options.AllowUnresolvedBackportDefinitions, CreateValidator);
+            outcome = validator.Validate(resource, profileUrl);
+        }
+
         KnownDeviations.Apply(outcome, resource, options);
         return new FhirValidationResult(outcome);
     }
