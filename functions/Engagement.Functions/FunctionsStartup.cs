@@ -1,4 +1,6 @@
 using Engagement.Hosting;
+using Engagement.Telemetry;
+using Microsoft.Azure.Functions.Worker.OpenTelemetry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -10,5 +12,7 @@ public static class FunctionsStartup
     public static void ConfigureServices(IServiceCollection services, IConfiguration configuration)
     {
         services.AddEngagementCore(configuration);
+        // Azure Monitor when APPLICATIONINSIGHTS_CONNECTION_STRING is set; the worker's own spans join the host's trace.
+        services.AddEngagementTelemetry(configuration).UseFunctionsWorkerDefaults();
     }
 }

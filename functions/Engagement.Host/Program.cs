@@ -2,6 +2,8 @@ using Engagement.Hosting;
 using Engagement.Host.Api;
 using Engagement.Host.DurableEngine;
 using Engagement.Http;
+using Engagement.Telemetry;
+using OpenTelemetry.Trace;
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
@@ -17,6 +19,19 @@ if (string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]) && string.IsN
 
 builder.Services.AddEngagementCore(builder.Configuration);
 builder.Services.AddStandaloneDurableEngine(builder.Configuration);
+builder.Services.AddEngagementTelemetry(builder.Configuration, tracing => tracing.AddAspNetCoreInstrumentation(options =>
+{
+    // The durable worker's own gRPC calls to the sidecar are plumbing, not requests.
+    options.Filter = context => !context.Request.Path.StartsWithSegments("/TaskHubSidecarService", StringComparison.Ordinal);
+    // Spans name routes by their template; the raw path can hold link tokens, so it is replaced by the template too.
+    options.EnrichWithHttpResponse = (activity, response) =>
+    {
+        if (response.HttpContext.GetEndpoint() is RouteEndpoint { RoutePattern.RawText: { } template })
+        {
+            activity.SetTag("url.path", template);
+        }
+    };
+}));
 builder.Services.AddProblemDetails();
 
 var app = builder.Build();

@@ -1,11 +1,17 @@
 using Engagement.Diagnostics.DurableProbe;
 using Engagement.Durable;
+using Engagement.Fhir;
 using Engagement.Health;
 using Engagement.Security;
 using Engagement.Storage;
 using Engagement.Storage.AzureStorage;
 using Microsoft.Extensions.Configuration;
+using Azure.Messaging.ServiceBus;
+using Engagement.Outreach;
+using Engagement.Outreach.Transports;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace Engagement.Hosting;
 
@@ -22,11 +28,47 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<HealthHandler>();
         services.AddSingleton<ProbeStepStore>();
         services.AddSingleton<ProbeHandler>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<IFhirResourceStore, TableFhirResourceStore>();
+        AddOutreach(services, configuration);
         foreach (var activity in DurableTaskCatalog.Activities)
         {
             services.AddTransient(activity);
         }
 
         return services;
+    }
+
+    private static void AddOutreach(IServiceCollection services, IConfiguration configuration)
+    {
+        var section = configuration.GetSection(OutreachOptions.SectionName);
+        services.AddOptions<OutreachOptions>().Bind(section);
+        services.AddSingleton<MessageTemplates>();
+        services.AddSingleton<OutboxStore>();
+        services.AddSingleton<OutboxDispatcher>();
+        services.AddHostedService<OutboxDispatchLoop>();
+        var transport = section[nameof(OutreachOptions.Transport)] ?? "StorageQueue";
+        if (string.Equals(transport, "ServiceBus", StringComparison.OrdinalIgnoreCase))
+        {
+            services.AddSingleton(_ =>
+            {
+                var bus = configuration.GetSection("ServiceBusConnection");
+                var ns = bus["fullyQualifiedNamespace"] is { Length: > 0 } value
+                    ? value
+                    : throw new InvalidOperationException("ServiceBusConnection__fullyQualifiedNamespace is required when Engagement__Outbox__Transport is ServiceBus.");
+                return new ServiceBusClient(ns, StorageClients.Credential(bus));
+            });
+            services.AddSingleton(sp => sp.GetRequiredService<ServiceBusClient>()
+                .CreateSender(sp.GetRequiredService<IOptions<OutreachOptions>>().Value.QueueName));
+            services.AddSingleton<IOutreachTransport, ServiceBusOutreachTransport>();
+        }
+        else if (string.Equals(transport, "StorageQueue", StringComparison.OrdinalIgnoreCase))
+        {
+            services.AddSingleton<IOutreachTransport, StorageQueueOutreachTransport>();
+        }
+        else
+        {
+            throw new InvalidOperationException("Engagement__Outbox__Transport must be ServiceBus or StorageQueue.");
+        }
     }
 }

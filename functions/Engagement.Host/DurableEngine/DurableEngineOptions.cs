@@ -21,4 +21,11 @@ public sealed class DurableEngineOptions
     public TimeSpan MaxQueuePollingInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     public int PartitionCount { get; set; } = 4;
+
+    /// <summary>
+    /// How long a dequeued control or work-item message stays invisible. After a crash, messages the dead process had
+    /// dequeued come back only after this (the backend's default is 5 minutes). Our orchestration episodes and
+    /// activities are short, so 30 s keeps recovery quick without redelivering work still in progress.
+    /// </summary>
+    public TimeSpan MessageVisibilityTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

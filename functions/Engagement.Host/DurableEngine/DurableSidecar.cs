@@ -19,14 +19,61 @@ internal sealed class DurableSidecar(
     ILoggerFactory loggerFactory,
     IConfiguration configuration) : IHostedService, IAsyncDisposable
 {
+    private static readonly TimeSpan CreateTimeout = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(2);
+    private readonly CancellationTokenSource stopping = new();
+    private readonly ILogger logger = loggerFactory.CreateLogger<DurableSidecar>();
     private WebApplication? sidecar;
+    private Task? background;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var service = CreateOrchestrationService(options.Value, configuration, loggerFactory);
-        // Tables, queues and containers of the task hub must exist before the worker connects.
-        await service.CreateIfNotExistsAsync();
+        // The task hub's tables, queues and containers must exist before the worker connects. When storage is
+        // down at start, the host still serves (health says 503) and the sidecar comes up once storage answers.
+        if (await TryCreateTaskHubAsync(service))
+        {
+            await StartSidecarAsync(service, cancellationToken);
+            return;
+        }
 
+        background = Task.Run(async () =>
+        {
+            while (!stopping.IsCancellationRequested)
+            {
+                await Task.Delay(RetryDelay, stopping.Token).ConfigureAwait(false);
+                if (await TryCreateTaskHubAsync(service))
+                {
+                    await StartSidecarAsync(service, stopping.Token);
+                    return;
+                }
+            }
+        }, CancellationToken.None);
+    }
+
+    private async Task<bool> TryCreateTaskHubAsync(AzureStorageOrchestrationService service)
+    {
+        try
+        {
+            var create = service.CreateIfNotExistsAsync();
+            if (await Task.WhenAny(create, Task.Delay(CreateTimeout, stopping.Token)) == create)
+            {
+                await create;
+                return true;
+            }
+
+            logger.LogWarning("Durable task hub storage did not answer within {Timeout}; retrying.", CreateTimeout);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.LogWarning("Durable task hub storage is not reachable ({ExceptionType}); retrying.", ex.GetType().Name);
+        }
+
+        return false;
+    }
+
+    private async Task StartSidecarAsync(AzureStorageOrchestrationService service, CancellationToken cancellationToken)
+    {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggerFactory);
@@ -36,13 +83,28 @@ internal sealed class DurableSidecar(
         builder.Services.AddSingleton<IOrchestrationService>(service);
         builder.Services.AddSingleton<IOrchestrationServiceClient>(service);
         builder.Services.AddSingleton<TaskHubGrpcServer>();
-        sidecar = builder.Build();
-        sidecar.MapGrpcService<TaskHubGrpcServer>();
-        await sidecar.StartAsync(cancellationToken);
+        var app = builder.Build();
+        app.MapGrpcService<TaskHubGrpcServer>();
+        await app.StartAsync(cancellationToken);
+        sidecar = app;
+        logger.LogInformation("Durable sidecar listening on {Address}", endpoint.Address);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        await stopping.CancelAsync();
+        if (background is not null)
+        {
+            try
+            {
+                await background;
+            }
+            catch (OperationCanceledException)
+            {
+                // stopping before storage came back
+            }
+        }
+
         if (sidecar is not null)
         {
             await sidecar.StopAsync(cancellationToken);
@@ -51,6 +113,7 @@ internal sealed class DurableSidecar(
 
     public async ValueTask DisposeAsync()
     {
+        stopping.Dispose();
         if (sidecar is not null)
         {
             await sidecar.DisposeAsync();
@@ -69,6 +132,8 @@ internal sealed class DurableSidecar(
             WorkerId = options.WorkerId ?? $"{Environment.MachineName}-{options.TaskHubName}",
             PartitionCount = options.PartitionCount,
             MaxQueuePollingInterval = options.MaxQueuePollingInterval,
+            ControlQueueVisibilityTimeout = options.MessageVisibilityTimeout,
+            WorkItemQueueVisibilityTimeout = options.MessageVisibilityTimeout,
             LoggerFactory = loggerFactory,
         };
         return new AzureStorageOrchestrationService(settings);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Engagement.Http;
 using Engagement.Security;
+using Engagement.Telemetry;
 using Microsoft.AspNetCore.Http;
 using Microsoft.DurableTask.Client;
 
@@ -28,6 +29,7 @@ public sealed class ProbeHandler(AdminKeyAuthorizer admin, ProbeStepStore steps)
 
         var instanceId = await client.ScheduleNewOrchestrationInstanceAsync(
             nameof(ProbeOrchestrator), new ProbeInput(delay, eventTimeout), cancellationToken);
+        EngagementTelemetry.ProbesStarted.Add(1);
         return Results.Accepted($"/api/diagnostics/durable-probe/{instanceId}", new { instanceId });
     }
 
@@ -51,6 +53,7 @@ public sealed class ProbeHandler(AdminKeyAuthorizer admin, ProbeStepStore steps)
         {
             instanceId,
             runtimeStatus = instance.RuntimeStatus.ToString(),
+            customStatus = instance.ReadCustomStatusAs<string>(),
             stepRuns = counts.ToDictionary(kv => kv.Key.ToString(CultureInfo.InvariantCulture), kv => kv.Value),
             output = instance.SerializedOutput,
         });

@@ -16,6 +16,9 @@ public sealed record ProbeResult(bool EventReceived, string? EventPayload, DateT
 public sealed class ProbeOrchestrator : TaskOrchestrator<ProbeInput, ProbeResult>
 {
     public const string ProceedEvent = "proceed";
+    public const string WaitingForTimer = "waiting-for-timer";
+    public const string WaitingForEvent = "waiting-for-event";
+    public const string Finishing = "finishing";
 
     public override async Task<ProbeResult> RunAsync(TaskOrchestrationContext context, ProbeInput input)
     {
@@ -24,10 +27,13 @@ public sealed class ProbeOrchestrator : TaskOrchestrator<ProbeInput, ProbeResult
         var started = context.CurrentUtcDateTime;
         await context.CallActivityAsync(nameof(RecordProbeStepActivity), new ProbeStep(context.InstanceId, 1));
 
+        // Committed with the episode that schedules the timer: once visible, the orchestration is durably waiting.
+        context.SetCustomStatus(WaitingForTimer);
         await context.CreateTimer(started.AddSeconds(input.DelaySeconds), CancellationToken.None);
         var timerFired = context.CurrentUtcDateTime;
         await context.CallActivityAsync(nameof(RecordProbeStepActivity), new ProbeStep(context.InstanceId, 2));
 
+        context.SetCustomStatus(input.EventTimeoutSeconds > 0 ? WaitingForEvent : Finishing);
         string? payload = null;
         var received = false;
         if (input.EventTimeoutSeconds > 0)

@@ -1,0 +1,35 @@
+using Engagement.Outreach.Transports;
+using Engagement.Telemetry;
+using Microsoft.Extensions.Logging;
+
+namespace Engagement.Outreach;
+
+/// <summary>
+/// Hands pending outbox messages to the transport, then marks them sent. A crash between the two resends the
+/// message on the next pass — never loses it; the transport (or the gateway) drops the repeat by MessageId.
+/// </summary>
+public sealed class OutboxDispatcher(OutboxStore outbox, IOutreachTransport transport, TimeProvider time, ILogger<OutboxDispatcher> logger)
+{
+    private const int BatchSize = 100;
+
+    /// <summary>One pass over every shard. Returns how many messages were sent.</summary>
+    public async Task<int> DispatchPendingAsync(CancellationToken cancellationToken)
+    {
+        var sent = 0;
+        for (var shard = 0; shard < OutboxStore.ShardCount; shard++)
+        {
+            foreach (var entry in await outbox.GetPendingAsync(shard, BatchSize, cancellationToken))
+            {
+                await transport.SendAsync(entry.Message, cancellationToken);
+                await outbox.MarkSentAsync(entry, time.GetUtcNow(), cancellationToken);
+                EngagementTelemetry.MessagesSent.Add(1,
+                    new KeyValuePair<string, object?>("channel", entry.Message.Channel),
+                    new KeyValuePair<string, object?>("language", entry.Message.Language));
+                logger.LogInformation("Outreach {MessageId} sent on {Channel}", entry.Message.MessageId, entry.Message.Channel);
+                sent++;
+            }
+        }
+
+        return sent;
+    }
+}

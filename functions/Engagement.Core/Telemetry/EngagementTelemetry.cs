@@ -1,0 +1,38 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Engagement.Telemetry;
+
+/// <summary>
+/// The product's traces and metrics. Spans and tags carry ids, codes and counts only — never names, birth dates,
+/// identifiers, telecom values, free text or answers (a test scans everything emitted).
+/// </summary>
+public static class EngagementTelemetry
+{
+    public const string Name = "Engagement";
+
+    public static readonly ActivitySource Source = new(Name);
+
+    private static readonly Meter Meter = new(Name);
+
+    /// <summary>EHR events acknowledged (stored) at intake. Tags: source, channel (rest-hook, event-grid…).</summary>
+    public static readonly Counter<long> EventsAccepted = Meter.CreateCounter<long>("engagement.events.accepted", "{event}", "EHR events acknowledged after being stored");
+
+    /// <summary>EHR events refused at intake. Tags: source, reason (an HTTP status class or problem code).</summary>
+    public static readonly Counter<long> EventsRejected = Meter.CreateCounter<long>("engagement.events.rejected", "{event}", "EHR events refused at intake");
+
+    /// <summary>Events recovered after a gap in a subscription's event numbers.</summary>
+    public static readonly Counter<long> EventsRecovered = Meter.CreateCounter<long>("engagement.events.recovered", "{event}", "EHR events recovered after a gap");
+
+    /// <summary>Events processed (routed to the follow-up engine).</summary>
+    public static readonly Counter<long> EventsProcessed = Meter.CreateCounter<long>("engagement.events.processed", "{event}", "EHR events processed");
+
+    /// <summary>Outreach messages handed to the transport. Tags: channel, language, protocol.</summary>
+    public static readonly Counter<long> MessagesSent = Meter.CreateCounter<long>("engagement.messages.sent", "{message}", "Outreach messages sent");
+
+    /// <summary>Patient responses stored. Tags: questionnaire, protocol.</summary>
+    public static readonly Counter<long> ResponsesReceived = Meter.CreateCounter<long>("engagement.responses.received", "{response}", "Patient responses stored");
+
+    /// <summary>Durable probe runs started (operator diagnostics).</summary>
+    public static readonly Counter<long> ProbesStarted = Meter.CreateCounter<long>("engagement.diagnostics.probes", "{run}", "Durable probe orchestrations started");
+}

@@ -1,0 +1,24 @@
+namespace Engagement.Integration.Tests.Infrastructure;
+
+public static class Poll
+{
+    /// <summary>Polls until <paramref name="probe"/> returns a value satisfying <paramref name="done"/>; the last value otherwise fails the test.</summary>
+    public static async Task<T> UntilAsync<T>(Func<Task<T>> probe, Func<T, bool> done, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        T last;
+        do
+        {
+            last = await probe();
+            if (done(last))
+            {
+                return last;
+            }
+
+            await Task.Delay(250);
+        }
+        while (DateTime.UtcNow < deadline);
+
+        throw new TimeoutException($"Timed out after {timeout.TotalSeconds:0}s waiting for {what}; last value: {last}");
+    }
+}

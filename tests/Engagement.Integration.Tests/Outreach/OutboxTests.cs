@@ -1,0 +1,121 @@
+using System.Text.Json;
+using Azure.Storage.Queues;
+using Engagement.Integration.Tests.Infrastructure;
+using Engagement.Outreach;
+using Engagement.Outreach.Transports;
+using Engagement.Storage.AzureStorage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Engagement.Integration.Tests.Outreach;
+
+/// <summary>The outbox and its dispatcher on Azurite, with the Storage queue transport.</summary>
+public sealed class OutboxTests
+{
+    private readonly StorageClients storage = new(new ConfigurationBuilder()
+        .AddInMemoryCollection(new Dictionary<string, string?> { ["AzureWebJobsStorage"] = TestEnvironment.StorageConnectionString })
+        .Build());
+
+    private readonly string queueName = "outreach-" + Guid.NewGuid().ToString("N")[..12];
+
+    private static OutreachMessage Message(string id) => new()
+    {
+        MessageId = id,
+        PatientId = "pat-" + id,
+        Channel = "sms",
+        Language = "es",
+        TemplateCode = "questionnaire",
+        To = "+15555550100",
+        Text = "texto",
+        Link = "https://example.test/engage/abc",
+        CreatedAt = DateTimeOffset.UtcNow,
+    };
+
+    private (OutboxStore Outbox, OutboxDispatcher Dispatcher, QueueClient Queue) Create(IOutreachTransport? transport = null)
+    {
+        var outbox = new OutboxStore(storage);
+        var queueTransport = new StorageQueueOutreachTransport(storage, Options.Create(new OutreachOptions { QueueName = queueName }));
+        var dispatcher = new OutboxDispatcher(outbox, transport ?? queueTransport, TimeProvider.System, NullLogger<OutboxDispatcher>.Instance);
+        return (outbox, dispatcher, storage.Queues.GetQueueClient(queueName));
+    }
+
+    private static async Task<List<OutreachEnvelope>> DrainAsync(QueueClient queue)
+    {
+        var envelopes = new List<OutreachEnvelope>();
+        while (true)
+        {
+            var batch = (await queue.ReceiveMessagesAsync(32)).Value;
+            if (batch.Length == 0)
+            {
+                return envelopes;
+            }
+
+            foreach (var message in batch)
+            {
+                envelopes.Add(JsonSerializer.Deserialize<OutreachEnvelope>(message.Body.ToString())!);
+                await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Enqueueing_the_same_message_twice_stores_it_once_and_sends_it_once()
+    {
+        var (outbox, dispatcher, queue) = Create();
+        var id = OutreachMessage.CreateId("instance-1", "activity-day7", "0");
+
+        Assert.True(await outbox.EnqueueAsync(Message(id), default));
+        Assert.False(await outbox.EnqueueAsync(Message(id), default));
+        await dispatcher.DispatchPendingAsync(default);
+        await dispatcher.DispatchPendingAsync(default);
+
+        var sent = (await DrainAsync(queue)).Where(e => e.MessageId == id).ToList();
+        var envelope = Assert.Single(sent);
+        Assert.Equal("sms", envelope.Channel);
+        Assert.Equal("es", envelope.Language);
+        Assert.Equal(OutboxStore.Sent, await outbox.GetStatusAsync(id, default));
+    }
+
+    [Fact]
+    public async Task A_dispatcher_crash_after_sending_resends_the_message_with_the_same_MessageId_and_loses_nothing()
+    {
+        var (outbox, _, queue) = Create();
+        var id = OutreachMessage.CreateId("instance-2", "activity-day2", "0");
+        await outbox.EnqueueAsync(Message(id), default);
+        var realTransport = new StorageQueueOutreachTransport(storage, Options.Create(new OutreachOptions { QueueName = queueName }));
+        var crashing = new CrashAfterSendTransport(realTransport);
+        var crashingDispatcher = new OutboxDispatcher(outbox, crashing, TimeProvider.System, NullLogger<OutboxDispatcher>.Instance);
+
+        await Assert.ThrowsAsync<IOException>(() => crashingDispatcher.DispatchPendingAsync(default));
+        Assert.Equal(OutboxStore.Pending, await outbox.GetStatusAsync(id, default));
+
+        var (_, restarted, _) = Create(realTransport);
+        await restarted.DispatchPendingAsync(default);
+
+        var sent = (await DrainAsync(queue)).Where(e => e.MessageId == id).ToList();
+        Assert.Equal(2, sent.Count);
+        Assert.Single(sent.Select(e => e.MessageId).Distinct());
+        Assert.Equal(OutboxStore.Sent, await outbox.GetStatusAsync(id, default));
+    }
+
+    [Fact]
+    public async Task Message_ids_are_deterministic_and_carry_no_input_text()
+    {
+        var a = OutreachMessage.CreateId("instance-3", "phq9-day30", "reminder-1");
+        Assert.Equal(a, OutreachMessage.CreateId("instance-3", "phq9-day30", "reminder-1"));
+        Assert.NotEqual(a, OutreachMessage.CreateId("instance-3", "phq9-day30", "reminder-2"));
+        Assert.DoesNotContain("instance-3", a, StringComparison.Ordinal);
+        await Task.CompletedTask;
+    }
+
+    /// <summary>Sends through the real transport, then fails as a process killed before marking the row would.</summary>
+    private sealed class CrashAfterSendTransport(IOutreachTransport inner) : IOutreachTransport
+    {
+        public async Task SendAsync(OutreachMessage message, CancellationToken cancellationToken)
+        {
+            await inner.SendAsync(message, cancellationToken);
+            throw new IOException("process died after sending");
+        }
+    }
+}
