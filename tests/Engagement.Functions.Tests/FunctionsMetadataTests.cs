@@ -21,6 +21,9 @@ public sealed class FunctionsMetadataTests
         { "DiagnosticsSmartAuthorize", "api/diagnostics/smart/authorize", "GET", "Anonymous" },
         { "FhirMetadata", "api/fhir/metadata", "GET", "Anonymous" },
         { "FhirSmartConfiguration", "api/fhir/.well-known/smart-configuration", "GET", "Anonymous" },
+        { "FollowUpList", "api/followups", "GET", "Anonymous" },
+        { "FollowUpGet", "api/followups/{instanceId}", "GET", "Anonymous" },
+        { "FollowUpCancel", "api/followups/{instanceId}/cancel", "POST", "Anonymous" },
     };
 
     [Theory]

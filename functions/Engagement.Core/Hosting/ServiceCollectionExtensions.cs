@@ -1,6 +1,7 @@
 using Engagement.Diagnostics.DurableProbe;
 using Engagement.Durable;
 using Engagement.Fhir;
+using Engagement.FollowUp.Engine;
 using Engagement.Health;
 using Engagement.Links;
 using Engagement.Security;
@@ -35,6 +36,7 @@ public static class ServiceCollectionExtensions
         AddOutreach(services, configuration);
         services.AddEngagementLinks(configuration);
         services.AddSmartOnFhir(configuration);
+        services.AddFollowUp(configuration);
         foreach (var activity in DurableTaskCatalog.Activities)
         {
             services.AddTransient(activity);

@@ -1,4 +1,5 @@
 using Engagement.Diagnostics.DurableProbe;
+using Engagement.FollowUp.Engine;
 using Engagement.Health;
 using Engagement.Links;
 using Engagement.Security.Smart;
@@ -48,6 +49,14 @@ public static class ApiRoutes
             handler.CapabilityStatementAsync(ct));
         api.MapGet("/fhir/.well-known/smart-configuration", (SmartMetadataHandler handler, CancellationToken ct) =>
             handler.SmartConfigurationAsync(ct));
+
+        var followUps = api.MapGroup("/followups");
+        followUps.MapGet("", (FollowUpHandler handler, HttpRequest request, DurableTaskClient client, CancellationToken ct) =>
+            handler.ListAsync(request, client, ct));
+        followUps.MapGet("/{instanceId}", (FollowUpHandler handler, HttpRequest request, string instanceId, DurableTaskClient client, CancellationToken ct) =>
+            handler.GetAsync(request, instanceId, client, ct));
+        followUps.MapPost("/{instanceId}/cancel", (FollowUpHandler handler, HttpRequest request, string instanceId, DurableTaskClient client, CancellationToken ct) =>
+            handler.CancelAsync(request, instanceId, client, ct));
 
         return app;
     }
