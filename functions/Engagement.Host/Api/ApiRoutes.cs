@@ -1,4 +1,5 @@
 using Engagement.Diagnostics.DurableProbe;
+using Engagement.Fhir;
 using Engagement.Health;
 using Engagement.Links;
 using Engagement.Security.Smart;
@@ -48,6 +49,13 @@ public static class ApiRoutes
             handler.CapabilityStatementAsync(ct));
         api.MapGet("/fhir/.well-known/smart-configuration", (SmartMetadataHandler handler, CancellationToken ct) =>
             handler.SmartConfigurationAsync(ct));
+
+        api.MapGet(FhirHandler.InstanceRoute, (FhirHandler handler, HttpRequest request, string resourceType, string id, CancellationToken ct) =>
+            handler.ReadAsync(request, resourceType, id, ct));
+        api.MapGet(FhirHandler.TypeRoute, (FhirHandler handler, HttpRequest request, string resourceType, CancellationToken ct) =>
+            handler.SearchAsync(request, resourceType, ct));
+        api.MapPut(FhirHandler.InstanceRoute, (FhirHandler handler, HttpRequest request, string resourceType, string id, CancellationToken ct) =>
+            handler.UpdateAsync(request, resourceType, id, ct));
 
         return app;
     }
