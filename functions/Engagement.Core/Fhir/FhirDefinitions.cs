@@ -220,6 +220,22 @@ public sealed class FhirDefinitions : IDisposable
     }
 }
 
+/// <summary>The canonical url and version of the definition types.</summary>
+public static class Canonicals
+{
+    public static (string? Url, string? Version) Of(Resource resource) => resource switch
+    {
+        Questionnaire r => (r.Url, r.Version),
+        PlanDefinition r => (r.Url, r.Version),
+        ActivityDefinition r => (r.Url, r.Version),
+        ValueSet r => (r.Url, r.Version),
+        CodeSystem r => (r.Url, r.Version),
+        Measure r => (r.Url, r.Version),
+        StructureDefinition r => (r.Url, r.Version),
+        _ => (null, null),
+    };
+}
+
 /// <summary>The outcome of <see cref="FhirDefinitions.SaveAsync"/>.</summary>
 public sealed record DefinitionSaveResult(DefinitionSaveStatus Status, Resource? Resource, bool Existed, string? CurrentVersion)
 {
@@ -298,9 +314,9 @@ public sealed class DefinitionSnapshot
             : null;
     }
 
-    private static string? CanonicalUrl(Resource resource) => resource is IVersionableConformanceResource c ? c.Url : null;
+    private static string? CanonicalUrl(Resource resource) => Canonicals.Of(resource).Url;
 
-    private static string? CanonicalVersion(Resource resource) => resource is IVersionableConformanceResource c ? c.Version : null;
+    private static string? CanonicalVersion(Resource resource) => Canonicals.Of(resource).Version;
 
     /// <summary>Orders versions numerically by dot-separated parts where they are numbers (1.10.0 after 1.9.0).</summary>
     private sealed class VersionComparer : IComparer<string?>

@@ -148,7 +148,7 @@ public sealed class FhirHandler(
             return FhirResults.BadRequest("If-Match must be a version ETag such as W/\"1\".");
         }
 
-        var (resource, bodyError) = await FhirRequestBody.ReadAsync(request, cancellationToken);
+        var (resource, bodyError, invalid) = await FhirRequestBody.ReadAsync(request, cancellationToken);
         if (bodyError is not null)
         {
             return bodyError;
@@ -167,6 +167,11 @@ public sealed class FhirHandler(
         }
 
         var outcome = DefinitionValidator.Validate(resource, await definitions.SnapshotAsync(cancellationToken));
+        if (invalid is not null)
+        {
+            outcome.Issue.InsertRange(0, invalid.Issue);
+        }
+
         if (DefinitionValidator.HasErrors(outcome))
         {
             return FhirResults.Resource(outcome, StatusCodes.Status422UnprocessableEntity);

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Engagement.Http;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Serialization;
+using Hl7.Fhir.Validation;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
 
@@ -20,14 +21,18 @@ public static class FhirRequestBody
 
     private const int MaxListedErrors = 20;
 
-    public static async Task<(Resource? Resource, IResult? Error)> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// The resource, or the error to answer. <c>Invalid</c> is set when the resource was read but breaks the base
+    /// specification's rules (cardinality, codes): the caller answers 422 with it and stores nothing.
+    /// </summary>
+    public static async Task<(Resource? Resource, IResult? Error, OperationOutcome? Invalid)> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var contentType)
             || !(contentType.MediaType.Equals(FhirJson.MediaType, StringComparison.OrdinalIgnoreCase)
                  || contentType.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)))
         {
-            return (null, UnsupportedMediaType($"The body must be {FhirJson.MediaType} or application/json."));
+            return (null, UnsupportedMediaType($"The body must be {FhirJson.MediaType} or application/json."), null);
         }
 
         Encoding encoding;
@@ -37,23 +42,23 @@ public static class FhirRequestBody
         }
         catch (ArgumentException)
         {
-            return (null, UnsupportedMediaType($"charset '{contentType.Charset}' is not supported."));
+            return (null, UnsupportedMediaType($"charset '{contentType.Charset}' is not supported."), null);
         }
 
         if (request.ContentLength > MaxBytes)
         {
-            return (null, TooLarge());
+            return (null, TooLarge(), null);
         }
 
         var body = await ReadLimitedAsync(request.Body, cancellationToken);
         if (body is null)
         {
-            return (null, TooLarge());
+            return (null, TooLarge(), null);
         }
 
         if (body.Length == 0)
         {
-            return (null, FhirResults.BadRequest("The request body is empty."));
+            return (null, FhirResults.BadRequest("The request body is empty."), null);
         }
 
         if (encoding.CodePage != Encoding.UTF8.CodePage)
@@ -64,26 +69,21 @@ public static class FhirRequestBody
         try
         {
             var resource = JsonSerializer.Deserialize<Resource>(body, FhirJson.Options);
-            return resource is null ? (null, FhirResults.BadRequest("The body is not a FHIR resource.")) : (resource, null);
+            return resource is null ? (null, FhirResults.BadRequest("The body is not a FHIR resource."), null) : (resource, null, null);
+        }
+        catch (DeserializationFailedException ex) when (ex.PartialResult is Resource partial && ex.Exceptions.All(IsRuleViolation))
+        {
+            // Well-formed FHIR that breaks the base specification's rules (a missing required element, an unknown
+            // code): the caller gets 422 listing them, after the definition's own checks have added theirs.
+            return (partial, null, Issues(ex, OperationOutcome.IssueType.Invalid));
         }
         catch (DeserializationFailedException ex)
         {
-            var outcome = new OperationOutcome();
-            foreach (var error in ex.Exceptions.Take(MaxListedErrors))
-            {
-                outcome.Issue.Add(new OperationOutcome.IssueComponent
-                {
-                    Severity = OperationOutcome.IssueSeverity.Error,
-                    Code = OperationOutcome.IssueType.Structure,
-                    Diagnostics = error.Message,
-                });
-            }
-
-            return (null, FhirResults.Resource(outcome, StatusCodes.Status400BadRequest));
+            return (null, FhirResults.Resource(Issues(ex, OperationOutcome.IssueType.Structure), StatusCodes.Status400BadRequest), null);
         }
         catch (JsonException ex)
         {
-            return (null, FhirResults.Outcome(StatusCodes.Status400BadRequest, OperationOutcome.IssueType.Structure, "The body is not valid FHIR JSON: " + ex.Message));
+            return (null, FhirResults.Outcome(StatusCodes.Status400BadRequest, OperationOutcome.IssueType.Structure, "The body is not valid FHIR JSON: " + ex.Message), null);
         }
     }
 
@@ -111,6 +111,29 @@ public static class FhirRequestBody
         }
 
         return buffer.ToArray();
+    }
+
+    /// <summary>
+    /// A base-specification rule broken by otherwise well-formed FHIR: a missing required element, a code outside its
+    /// value set, a badly formatted primitive. Unknown elements (PVAL128) and JSON of the wrong kind (PVAL123) are malformed.
+    /// </summary>
+    private static bool IsRuleViolation(Exception error) =>
+        error is CodedValidationException { ErrorCode: not ("PVAL128" or "PVAL123") };
+
+    private static OperationOutcome Issues(DeserializationFailedException ex, OperationOutcome.IssueType code)
+    {
+        var outcome = new OperationOutcome();
+        foreach (var error in ex.Exceptions.Take(MaxListedErrors))
+        {
+            outcome.Issue.Add(new OperationOutcome.IssueComponent
+            {
+                Severity = OperationOutcome.IssueSeverity.Error,
+                Code = code,
+                Diagnostics = error.Message,
+            });
+        }
+
+        return outcome;
     }
 
     private static IResult UnsupportedMediaType(string diagnostics) =>

@@ -112,15 +112,16 @@ public sealed class FhirSearchParameters
 
     private static bool MatchesCanonical(Resource resource, string canonical)
     {
-        if (resource is not IVersionableConformanceResource conformance)
+        var (url, version) = Canonicals.Of(resource);
+        if (url is null)
         {
             return false;
         }
 
         var bar = canonical.IndexOf('|', StringComparison.Ordinal);
         return bar < 0
-            ? conformance.Url == canonical
-            : conformance.Url == canonical[..bar] && conformance.Version == canonical[(bar + 1)..];
+            ? url == canonical
+            : url == canonical[..bar] && version == canonical[(bar + 1)..];
     }
 
     private static string? StatusOf(Resource resource) => resource switch
