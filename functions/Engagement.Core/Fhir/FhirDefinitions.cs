@@ -75,6 +75,8 @@ public sealed class FhirDefinitions : IDisposable
             return snapshot;
         }
 
+        DefinitionSnapshot loaded;
+        bool changed;
         await refresh.WaitAsync(cancellationToken);
         try
         {
@@ -84,19 +86,21 @@ public sealed class FhirDefinitions : IDisposable
                 return snapshot;
             }
 
-            var loaded = await LoadAsync(cancellationToken);
+            loaded = await LoadAsync(cancellationToken);
             current = loaded;
-            if (snapshot is not null && snapshot.StoredFingerprint != loaded.StoredFingerprint)
-            {
-                Changed?.Invoke(this, EventArgs.Empty);
-            }
-
-            return loaded;
+            changed = snapshot is not null && snapshot.StoredFingerprint != loaded.StoredFingerprint;
         }
         finally
         {
             refresh.Release();
         }
+
+        if (changed)
+        {
+            Changed?.Invoke(this, EventArgs.Empty); // outside the lock: handlers may read the catalog
+        }
+
+        return loaded;
     }
 
     /// <summary>
@@ -132,7 +136,13 @@ public sealed class FhirDefinitions : IDisposable
                     var (created, wasCreated) = await store.CreateIfNotExistsAsync(resource, null, cancellationToken);
                     if (!wasCreated)
                     {
-                        continue; // another writer created it first: read it and decide again
+                        // Another writer created it first: read it and decide again.
+                        if (attempt >= SaveAttempts)
+                        {
+                            return DefinitionSaveResult.Conflict();
+                        }
+
+                        continue;
                     }
 
                     stored = created;
