@@ -35,12 +35,9 @@ public static class FhirRequestBody
             return (null, UnsupportedMediaType($"The body must be {FhirJson.MediaType} or application/json."), null);
         }
 
-        Encoding encoding;
-        try
-        {
-            encoding = contentType.Encoding ?? Encoding.UTF8;
-        }
-        catch (ArgumentException)
+        // Encoding is null for a charset .NET does not know (it does not throw).
+        var encoding = contentType.Charset.HasValue ? contentType.Encoding : Encoding.UTF8;
+        if (encoding is null)
         {
             return (null, UnsupportedMediaType($"charset '{contentType.Charset}' is not supported."), null);
         }
@@ -66,9 +63,15 @@ public static class FhirRequestBody
             body = Encoding.UTF8.GetBytes(encoding.GetString(body));
         }
 
+        var json = body.AsMemory();
+        if (json.Span.StartsWith(Encoding.UTF8.Preamble))
+        {
+            json = json[Encoding.UTF8.Preamble.Length..]; // a byte-order mark is allowed; the JSON reader does not skip it
+        }
+
         try
         {
-            var resource = JsonSerializer.Deserialize<Resource>(body, FhirJson.Options);
+            var resource = JsonSerializer.Deserialize<Resource>(json.Span, FhirJson.Options);
             return resource is null ? (null, FhirResults.BadRequest("The body is not a FHIR resource."), null) : (resource, null, null);
         }
         catch (DeserializationFailedException ex) when (ex.PartialResult is Resource partial && ex.Exceptions.All(IsRuleViolation))

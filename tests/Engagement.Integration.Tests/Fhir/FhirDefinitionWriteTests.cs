@@ -189,6 +189,7 @@ public sealed class FhirDefinitionWriteTests(HostFixture fixture)
     [InlineData("text/plain")]
     [InlineData("application/xml")]
     [InlineData("application/fhir+xml")]
+    [InlineData("application/fhir+json; charset=no-such-charset")]
     public async Task Put_with_a_body_that_is_not_fhir_json_is_415(string mediaType)
     {
         var id = FhirApi.NewId("q");
@@ -203,6 +204,22 @@ public sealed class FhirDefinitionWriteTests(HostFixture fixture)
         var id = FhirApi.NewId("q");
         using var response = await Client.SendAsync(FhirApi.Put($"Questionnaire/{id}", Engagement.Http.FhirJson.Serialize(FhirApi.NewQuestionnaire(id)), "application/json; charset=UTF-8"));
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Put_reads_a_body_in_the_charset_it_names()
+    {
+        var id = FhirApi.NewId("q");
+        var questionnaire = FhirApi.NewQuestionnaire(id);
+        questionnaire.Title = "¿Cómo está?";
+        var request = FhirApi.Put($"Questionnaire/{id}", questionnaire);
+        request.Content = new ByteArrayContent([.. Encoding.Unicode.GetPreamble(), .. Encoding.Unicode.GetBytes(Engagement.Http.FhirJson.Serialize(questionnaire))]);
+        request.Content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse("application/fhir+json; charset=utf-16");
+
+        using var response = await Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal("¿Cómo está?", (await FhirApi.ReadAsync<Questionnaire>(response)).Title);
     }
 
     [Theory]
