@@ -33,6 +33,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<ProbeHandler>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<IFhirResourceStore, TableFhirResourceStore>();
+        AddFhirFacade(services);
         AddOutreach(services, configuration);
         services.AddEngagementLinks(configuration);
         services.AddSmartOnFhir(configuration);
@@ -43,6 +44,15 @@ public static class ServiceCollectionExtensions
         }
 
         return services;
+    }
+
+    private static void AddFhirFacade(IServiceCollection services)
+    {
+        services.AddSingleton<FhirDefinitions>();
+        services.AddSingleton<IProtocolCatalog, ProtocolCatalog>();
+        // The admin key for now; a SMART-on-FHIR policy replaces this registration.
+        services.TryAddSingleton<IFhirAccessPolicy, AdminKeyFhirAccessPolicy>();
+        services.AddSingleton<FhirHandler>();
     }
 
     private static void AddOutreach(IServiceCollection services, IConfiguration configuration)

@@ -1,5 +1,6 @@
 using Engagement.Diagnostics.DurableProbe;
 using Engagement.FollowUp.Engine;
+using Engagement.Fhir;
 using Engagement.Health;
 using Engagement.Links;
 using Engagement.Security.Smart;
@@ -57,6 +58,12 @@ public static class ApiRoutes
             handler.GetAsync(request, instanceId, client, ct));
         followUps.MapPost("/{instanceId}/cancel", (FollowUpHandler handler, HttpRequest request, string instanceId, DurableTaskClient client, CancellationToken ct) =>
             handler.CancelAsync(request, instanceId, client, ct));
+        api.MapGet(FhirHandler.InstanceRoute, (FhirHandler handler, HttpRequest request, string resourceType, string id, CancellationToken ct) =>
+            handler.ReadAsync(request, resourceType, id, ct));
+        api.MapGet(FhirHandler.TypeRoute, (FhirHandler handler, HttpRequest request, string resourceType, CancellationToken ct) =>
+            handler.SearchAsync(request, resourceType, ct));
+        api.MapPut(FhirHandler.InstanceRoute, (FhirHandler handler, HttpRequest request, string resourceType, string id, CancellationToken ct) =>
+            handler.UpdateAsync(request, resourceType, id, ct));
 
         return app;
     }

@@ -1,3 +1,4 @@
+using Engagement.Fhir;
 using Engagement.FollowUp.Engine;
 using Hl7.Fhir.Model;
 using Microsoft.DurableTask.Client;
@@ -228,8 +229,8 @@ public sealed class FollowUpEngineTests : IAsyncLifetime
             ],
         };
         plan.Url = "http://engagement-functions.org/fhir/PlanDefinition/" + plan.Id;
-        await harness.Store.PutAsync(plan, null, default);
-        harness.Services.GetRequiredService<StoredProtocolCatalog>().Invalidate();
+        // As PUT /api/fhir/PlanDefinition/{id} does: stored, and the catalog on this instance reloaded at once.
+        await harness.Services.GetRequiredService<FhirDefinitions>().SaveAsync(plan, null, default);
         var patientId = FollowUpHarness.NewId("pat");
         await harness.Store.PutAsync(FollowUpHarness.Patient(patientId), patientId, default);
 

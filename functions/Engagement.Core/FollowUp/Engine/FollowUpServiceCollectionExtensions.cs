@@ -10,8 +10,6 @@ public static class FollowUpServiceCollectionExtensions
     {
         services.AddOptions<PreferenceDefaults>().Bind(configuration.GetSection(PreferenceDefaults.SectionName));
         services.AddSingleton<FollowUpIndex>();
-        services.AddSingleton<StoredProtocolCatalog>();
-        services.AddSingleton<IProtocolCatalog>(sp => sp.GetRequiredService<StoredProtocolCatalog>());
         services.AddSingleton<IPatientDirectory, StoredPatientDirectory>();
         services.AddSingleton<IOutreachConsent, StoredOutreachConsent>();
         services.AddSingleton<IFollowUpLinks, LinkIssuerFollowUpLinks>();

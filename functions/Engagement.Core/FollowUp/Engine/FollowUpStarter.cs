@@ -1,3 +1,4 @@
+using Engagement.Fhir;
 using Hl7.Fhir.Model;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;

@@ -19,9 +19,3 @@ public interface IOutreachConsent
 {
     Task<bool> IsOptedOutAsync(string patientId, CancellationToken cancellationToken);
 }
-
-/// <summary>The protocols that can start, shipped and added at run time.</summary>
-public interface IProtocolCatalog
-{
-    Task<IReadOnlyList<ProtocolDefinition>> GetProtocolsAsync(CancellationToken cancellationToken);
-}
