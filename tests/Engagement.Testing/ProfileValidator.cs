@@ -55,7 +55,8 @@ public sealed class ProfileValidator
 
         var ours = new InMemoryResourceResolver(PackageResources.Where(r => r is IConformanceResource));
         var core = ZipSource.CreateValidationSource(Path.Combine(AppContext.BaseDirectory, "specification.zip"));
-        _resolver = new CachedResolver(new SnapshotSource(new MultiResolver(ours, core)));
+        var dependencies = new InMemoryResourceResolver(DependencyDefinitions());
+        _resolver = new CachedResolver(new SnapshotSource(new MultiResolver(ours, core, dependencies)));
         _terminology = new LocalTerminologyService(_resolver);
 
         // Generate our snapshots once, up front: the snapshot generator is not safe for concurrent use.
@@ -117,6 +118,23 @@ public sealed class ProfileValidator
         }
 
         return Validate(resource!, profileUrl, options);
+    }
+
+    /// <summary>
+    /// Definitions from the package's declared dependencies other than R4 core (<c>package.json</c>), e.g. the SDC
+    /// extensions our Questionnaires use: offline stand-ins in <c>Dependencies/{package}/</c>, copied to the output.
+    /// They are validated like any definition; this resolves them, it does not relax anything.
+    /// </summary>
+    private static List<Resource> DependencyDefinitions()
+    {
+        var folder = Path.Combine(AppContext.BaseDirectory, "Dependencies");
+        return Directory.Exists(folder)
+            ? Directory.EnumerateDirectories(folder)
+                .SelectMany(PackageFiles.Load)
+                .Where(f => f.Resource is IConformanceResource)
+                .Select(f => f.Resource!)
+                .ToList()
+            : [];
     }
 
     private Validator CreateValidator(bool allowBackport)
