@@ -15,6 +15,7 @@ public sealed class FunctionsMetadataTests
         { "DurableProbeProceed", "api/diagnostics/durable-probe/{instanceId}/proceed", "POST", "Anonymous" },
         { "EngagePage", "engage/{token}", "GET", "Anonymous" },
         { "EngageContext", "api/engage/{token}", "GET", "Anonymous" },
+        { "EngageResponse", "api/engage/{token}/response", "POST", "Anonymous" },
         { "DiagnosticsLinkIssue", "api/diagnostics/links", "POST", "Anonymous" },
         { "DiagnosticsLinkUse", "api/diagnostics/links/use", "POST", "Anonymous" },
         { "DiagnosticsLinkRevoke", "api/diagnostics/links/{linkId}/revoke", "POST", "Anonymous" },

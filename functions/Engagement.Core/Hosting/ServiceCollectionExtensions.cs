@@ -10,6 +10,7 @@ using Engagement.Storage;
 using Engagement.Storage.AzureStorage;
 using Microsoft.Extensions.Configuration;
 using Azure.Messaging.ServiceBus;
+using Engagement.Outcomes;
 using Engagement.Outreach;
 using Engagement.Outreach.Transports;
 using Microsoft.Extensions.DependencyInjection;
@@ -38,6 +39,13 @@ public static class ServiceCollectionExtensions
         services.AddEngagementLinks(configuration);
         services.AddSmartOnFhir(configuration);
         services.AddFollowUp(configuration);
+        services.AddSingleton<DefinitionsTerminology>();
+        services.AddSingleton(sp =>
+        {
+            var terminology = sp.GetRequiredService<DefinitionsTerminology>();
+            return new QuestionnaireEngine(terminology, terminology);
+        });
+        services.AddSingleton<ResponseSubmissionHandler>();
         foreach (var activity in DurableTaskCatalog.Activities)
         {
             services.AddTransient(activity);

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
 using Engagement.Storage.AzureStorage;
+using Microsoft.Extensions.Options;
 
 namespace Engagement.Outreach;
 
@@ -12,14 +13,13 @@ namespace Engagement.Outreach;
 /// dispatcher hands it to the transport later. Rows are spread over <see cref="ShardCount"/> partitions by message id;
 /// the row key is the message id, so writing the same message twice is a no-op.
 /// </summary>
-public sealed class OutboxStore(StorageClients storage)
+public sealed class OutboxStore(StorageClients storage, IOptions<OutreachOptions> options)
 {
-    public const string TableName = "Outbox";
     public const int ShardCount = 8;
     public const string Pending = "Pending";
     public const string Sent = "Sent";
 
-    private readonly TableClient table = storage.Tables.GetTableClient(TableName);
+    private readonly TableClient table = storage.Tables.GetTableClient(options.Value.TableName);
     private volatile bool created;
 
     /// <summary>Adds the message unless it is already there. Returns false for a duplicate.</summary>

@@ -11,6 +11,9 @@ public sealed class OutreachOptions
     /// <summary>Storage queue or Service Bus queue the channel gateways read.</summary>
     public string QueueName { get; set; } = "outreach";
 
+    /// <summary>The outbox table (one per deployment; tests use their own).</summary>
+    public string TableName { get; set; } = "Outbox";
+
     /// <summary>How often the dispatcher looks for messages not yet handed to the transport.</summary>
     public TimeSpan DispatchInterval { get; set; } = TimeSpan.FromSeconds(1);
 }

@@ -3,6 +3,7 @@ using Engagement.FollowUp.Engine;
 using Engagement.Fhir;
 using Engagement.Health;
 using Engagement.Links;
+using Engagement.Outcomes;
 using Engagement.Security.Smart;
 using Microsoft.DurableTask.Client;
 
@@ -34,6 +35,8 @@ public static class ApiRoutes
             handler.PageAsync(request, token, ct));
         api.MapGet("/engage/{token}", (EngageHandler handler, string token, CancellationToken ct) =>
             handler.ContextAsync(token, ct));
+        api.MapPost("/engage/{token}/response", (ResponseSubmissionHandler handler, HttpRequest request, string token, DurableTaskClient client, CancellationToken ct) =>
+            handler.SubmitAsync(request, token, client, ct));
 
         var links = api.MapGroup("/diagnostics/links");
         links.MapPost("", (LinkDiagnosticsHandler handler, HttpRequest request, CancellationToken ct) =>

@@ -51,9 +51,13 @@ public sealed class FollowUpHarness : IAsyncDisposable
             ["Engagement:FollowUp:ContactWindowStart"] = "00:00",
             ["Engagement:FollowUp:ContactWindowEnd"] = "23:59",
             ["Engagement:Outbox:QueueName"] = "outreach-" + Guid.NewGuid().ToString("N")[..10],
+            // Its own outbox table: other test hosts' dispatchers drain the default one.
+            ["Engagement:Outbox:TableName"] = "Outbox" + Guid.NewGuid().ToString("N")[..12],
         }).Build();
         var host = await DurableTaskTestHost.StartAsync(DurableTaskCatalog.Register, new DurableTaskTestHostOptions
         {
+            // The package otherwise picks a random port in 30000-40000, which can collide on a busy machine.
+            Port = TestEnvironment.FreeTcpPort(),
             ConfigureServices = services =>
             {
                 services.AddSingleton<IConfiguration>(configuration);

@@ -19,6 +19,9 @@ public sealed class OutboxTests
 
     private readonly string queueName = "outreach-" + Guid.NewGuid().ToString("N")[..12];
 
+    // A table of its own: other test hosts' dispatchers drain the default outbox.
+    private readonly string outboxTable = "Outbox" + Guid.NewGuid().ToString("N")[..12];
+
     private static OutreachMessage Message(string id) => new()
     {
         MessageId = id,
@@ -34,7 +37,7 @@ public sealed class OutboxTests
 
     private (OutboxStore Outbox, OutboxDispatcher Dispatcher, QueueClient Queue) Create(IOutreachTransport? transport = null)
     {
-        var outbox = new OutboxStore(storage);
+        var outbox = new OutboxStore(storage, Options.Create(new OutreachOptions { TableName = outboxTable }));
         var queueTransport = new StorageQueueOutreachTransport(storage, Options.Create(new OutreachOptions { QueueName = queueName }));
         var dispatcher = new OutboxDispatcher(outbox, transport ?? queueTransport, TimeProvider.System, NullLogger<OutboxDispatcher>.Instance);
         return (outbox, dispatcher, storage.Queues.GetQueueClient(queueName));
