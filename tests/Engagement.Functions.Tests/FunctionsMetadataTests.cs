@@ -9,10 +9,17 @@ public sealed class FunctionsMetadataTests
     /// <summary>The HTTP surface of the Functions app: trigger, route, methods, auth level. Changing it is a contract change.</summary>
     public static TheoryData<string, string, string, string> HttpFunctions => new()
     {
-        { "Health", "health", "GET", "Anonymous" },
-        { "DurableProbeStart", "diagnostics/durable-probe", "POST", "Anonymous" },
-        { "DurableProbeGet", "diagnostics/durable-probe/{instanceId}", "GET", "Anonymous" },
-        { "DurableProbeProceed", "diagnostics/durable-probe/{instanceId}/proceed", "POST", "Anonymous" },
+        { "Health", "api/health", "GET", "Anonymous" },
+        { "DurableProbeStart", "api/diagnostics/durable-probe", "POST", "Anonymous" },
+        { "DurableProbeGet", "api/diagnostics/durable-probe/{instanceId}", "GET", "Anonymous" },
+        { "DurableProbeProceed", "api/diagnostics/durable-probe/{instanceId}/proceed", "POST", "Anonymous" },
+        { "EngagePage", "engage/{token}", "GET", "Anonymous" },
+        { "EngageContext", "api/engage/{token}", "GET", "Anonymous" },
+        { "DiagnosticsLinkIssue", "api/diagnostics/links", "POST", "Anonymous" },
+        { "DiagnosticsLinkUse", "api/diagnostics/links/use", "POST", "Anonymous" },
+        { "DiagnosticsLinkRevoke", "api/diagnostics/links/{linkId}/revoke", "POST", "Anonymous" },
+        { "FhirMetadata", "api/fhir/metadata", "GET", "Anonymous" },
+        { "FhirSmartConfiguration", "api/fhir/.well-known/smart-configuration", "GET", "Anonymous" },
     };
 
     [Theory]
@@ -60,6 +67,19 @@ public sealed class FunctionsMetadataTests
         var catalog = DurableTaskCatalog.Orchestrators.Concat(DurableTaskCatalog.Activities).Select(t => t.Name).ToHashSet();
         var durable = Functions.Where(f => f.TriggerType is "orchestrationTrigger" or "activityTrigger").Select(f => f.Name);
         Assert.All(durable, name => Assert.Contains(name, catalog));
+    }
+
+    [Fact]
+    public void The_route_prefix_is_empty_so_the_patient_page_is_served_outside_api()
+    {
+        // /engage/{token} and /dashboard live outside /api (CONTRACT.md), so host.json has no route prefix and every
+        // API function's route starts with api/ itself.
+        using var hostJson = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(FunctionBinding.RepoRoot(), "host.json")));
+        Assert.Equal(string.Empty, hostJson.RootElement.GetProperty("extensions").GetProperty("http").GetProperty("routePrefix").GetString());
+        var pages = new HashSet<string>(StringComparer.Ordinal) { "engage/{token}", "dashboard" };
+        Assert.All(
+            Functions.Where(f => f.TriggerType == "httpTrigger" && !pages.Contains(f.Route!)),
+            f => Assert.StartsWith("api/", f.Route, StringComparison.Ordinal));
     }
 
     [Fact]

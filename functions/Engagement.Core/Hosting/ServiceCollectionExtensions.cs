@@ -2,7 +2,9 @@ using Engagement.Diagnostics.DurableProbe;
 using Engagement.Durable;
 using Engagement.Fhir;
 using Engagement.Health;
+using Engagement.Links;
 using Engagement.Security;
+using Engagement.Security.Smart;
 using Engagement.Storage;
 using Engagement.Storage.AzureStorage;
 using Microsoft.Extensions.Configuration;
@@ -31,6 +33,8 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<IFhirResourceStore, TableFhirResourceStore>();
         AddOutreach(services, configuration);
+        services.AddEngagementLinks(configuration);
+        services.AddSmartOnFhir(configuration);
         foreach (var activity in DurableTaskCatalog.Activities)
         {
             services.AddTransient(activity);

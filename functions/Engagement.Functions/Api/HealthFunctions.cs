@@ -10,7 +10,7 @@ public sealed class HealthFunctions(HealthHandler handler)
 {
     [Function("Health")]
     public Task<IActionResult> Health(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/health")] HttpRequest request,
         [DurableClient] DurableTaskClient client) =>
         handler.HandleAsync(client, request.HttpContext.RequestAborted).ToActionResult();
 }

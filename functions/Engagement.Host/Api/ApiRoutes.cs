@@ -1,5 +1,7 @@
 using Engagement.Diagnostics.DurableProbe;
 using Engagement.Health;
+using Engagement.Links;
+using Engagement.Security.Smart;
 using Microsoft.DurableTask.Client;
 
 namespace Engagement.Host.Api;
@@ -24,6 +26,25 @@ public static class ApiRoutes
             handler.GetAsync(request, instanceId, client, ct));
         probe.MapPost("/{instanceId}/proceed", (ProbeHandler handler, HttpRequest request, string instanceId, DurableTaskClient client, CancellationToken ct) =>
             handler.ProceedAsync(request, instanceId, client, ct));
+
+        // The patient's page lives outside /api (CONTRACT.md); its data route inside.
+        app.MapGet("/engage/{token}", (EngageHandler handler, HttpRequest request, string token, CancellationToken ct) =>
+            handler.PageAsync(request, token, ct));
+        api.MapGet("/engage/{token}", (EngageHandler handler, string token, CancellationToken ct) =>
+            handler.ContextAsync(token, ct));
+
+        var links = api.MapGroup("/diagnostics/links");
+        links.MapPost("", (LinkDiagnosticsHandler handler, HttpRequest request, CancellationToken ct) =>
+            handler.IssueAsync(request, ct));
+        links.MapPost("/use", (LinkDiagnosticsHandler handler, HttpRequest request, CancellationToken ct) =>
+            handler.UseAsync(request, ct));
+        links.MapPost("/{linkId}/revoke", (LinkDiagnosticsHandler handler, HttpRequest request, string linkId, CancellationToken ct) =>
+            handler.RevokeAsync(request, linkId, ct));
+
+        api.MapGet("/fhir/metadata", (SmartMetadataHandler handler, CancellationToken ct) =>
+            handler.CapabilityStatementAsync(ct));
+        api.MapGet("/fhir/.well-known/smart-configuration", (SmartMetadataHandler handler, CancellationToken ct) =>
+            handler.SmartConfigurationAsync(ct));
 
         return app;
     }
