@@ -18,6 +18,7 @@ public sealed class FunctionsMetadataTests
         { "DiagnosticsLinkIssue", "api/diagnostics/links", "POST", "Anonymous" },
         { "DiagnosticsLinkUse", "api/diagnostics/links/use", "POST", "Anonymous" },
         { "DiagnosticsLinkRevoke", "api/diagnostics/links/{linkId}/revoke", "POST", "Anonymous" },
+        { "DiagnosticsSmartAuthorize", "api/diagnostics/smart/authorize", "GET", "Anonymous" },
         { "FhirMetadata", "api/fhir/metadata", "GET", "Anonymous" },
         { "FhirSmartConfiguration", "api/fhir/.well-known/smart-configuration", "GET", "Anonymous" },
     };

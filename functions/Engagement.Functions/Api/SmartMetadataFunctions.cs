@@ -5,9 +5,14 @@ using Microsoft.Azure.Functions.Worker;
 
 namespace Engagement.Functions.Api;
 
-/// <summary>Public descriptions of the FHIR facade: CapabilityStatement and SMART configuration.</summary>
-public sealed class SmartMetadataFunctions(SmartMetadataHandler handler)
+/// <summary>Public descriptions of the FHIR facade (CapabilityStatement, SMART configuration) and the test-only SMART probe.</summary>
+public sealed class SmartMetadataFunctions(SmartMetadataHandler handler, SmartDiagnosticsHandler diagnostics)
 {
+    [Function("DiagnosticsSmartAuthorize")]
+    public Task<IActionResult> Authorize(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/diagnostics/smart/authorize")] HttpRequest request) =>
+        diagnostics.AuthorizeAsync(request, request.HttpContext.RequestAborted).ToActionResult();
+
     [Function("FhirMetadata")]
     public Task<IActionResult> Metadata(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/fhir/metadata")] HttpRequest request) =>

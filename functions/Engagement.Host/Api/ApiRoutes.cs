@@ -41,6 +41,9 @@ public static class ApiRoutes
         links.MapPost("/{linkId}/revoke", (LinkDiagnosticsHandler handler, HttpRequest request, string linkId, CancellationToken ct) =>
             handler.RevokeAsync(request, linkId, ct));
 
+        api.MapGet("/diagnostics/smart/authorize", (SmartDiagnosticsHandler handler, HttpRequest request, CancellationToken ct) =>
+            handler.AuthorizeAsync(request, ct));
+
         api.MapGet("/fhir/metadata", (SmartMetadataHandler handler, CancellationToken ct) =>
             handler.CapabilityStatementAsync(ct));
         api.MapGet("/fhir/.well-known/smart-configuration", (SmartMetadataHandler handler, CancellationToken ct) =>

@@ -21,6 +21,7 @@ public static class SmartServiceCollectionExtensions
         services.AddSingleton<SmartTokenValidator>();
         services.AddSingleton<SmartAuthenticator>();
         services.AddSingleton<SmartMetadataHandler>();
+        services.AddSingleton<SmartDiagnosticsHandler>();
         return services;
     }
 }
