@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Encodings.Web;
+using System.Text.Unicode;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
 using Task = System.Threading.Tasks.Task;
@@ -15,6 +16,9 @@ public static class EngagementPage
 {
     public const string English = "en";
     public const string Spanish = "es";
+
+    // Text stays readable UTF-8 (á, ñ, …); markup characters are still encoded.
+    private static readonly HtmlEncoder Encoder = HtmlEncoder.Create(UnicodeRanges.All);
 
     /// <summary>Spanish when the client prefers it over English (by q-value, then order); otherwise English.</summary>
     public static string ChooseLanguage(HttpRequest request)
@@ -72,7 +76,7 @@ public static class EngagementPage
 
     private static string Render(string language, string heading, string body, string role)
     {
-        var html = HtmlEncoder.Default;
+        var html = Encoder;
         var sb = new StringBuilder();
         sb.Append("<!doctype html>\n<html lang=\"").Append(language).Append("\">\n<head>\n<meta charset=\"utf-8\">\n")
           .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")

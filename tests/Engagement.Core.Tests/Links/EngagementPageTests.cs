@@ -53,6 +53,7 @@ public sealed class EngagementPageTests
 
         Assert.Contains("<html lang=\"es\">", body, StringComparison.Ordinal);
         Assert.Contains("Este enlace ha vencido", body, StringComparison.Ordinal);
+        Assert.Contains("comuníquese con su equipo de atención", body, StringComparison.Ordinal);
         Assert.Equal("es", headers.ContentLanguage.ToString());
     }
 
