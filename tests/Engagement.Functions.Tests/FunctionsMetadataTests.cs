@@ -21,6 +21,12 @@ public sealed class FunctionsMetadataTests
         { "DiagnosticsSmartAuthorize", "api/diagnostics/smart/authorize", "GET", "Anonymous" },
         { "FhirMetadata", "api/fhir/metadata", "GET", "Anonymous" },
         { "FhirSmartConfiguration", "api/fhir/.well-known/smart-configuration", "GET", "Anonymous" },
+        { "FollowUpList", "api/followups", "GET", "Anonymous" },
+        { "FollowUpGet", "api/followups/{instanceId}", "GET", "Anonymous" },
+        { "FollowUpCancel", "api/followups/{instanceId}/cancel", "POST", "Anonymous" },
+        { "FhirRead", "api/fhir/{resourceType:regex(^(?-i)[A-Z][A-Za-z]+$)}/{id:regex(^[A-Za-z0-9.-]+$)}", "GET", "Anonymous" },
+        { "FhirSearch", "api/fhir/{resourceType:regex(^(?-i)[A-Z][A-Za-z]+$)}", "GET", "Anonymous" },
+        { "FhirUpdate", "api/fhir/{resourceType:regex(^(?-i)[A-Z][A-Za-z]+$)}/{id:regex(^[A-Za-z0-9.-]+$)}", "PUT", "Anonymous" },
     };
 
     [Theory]

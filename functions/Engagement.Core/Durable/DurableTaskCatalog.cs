@@ -1,4 +1,5 @@
 using Engagement.Diagnostics.DurableProbe;
+using Engagement.FollowUp.Engine;
 using Microsoft.DurableTask;
 
 namespace Engagement.Durable;
@@ -12,11 +13,17 @@ public static class DurableTaskCatalog
     public static IReadOnlyList<Type> Orchestrators { get; } =
     [
         typeof(ProbeOrchestrator),
+        typeof(FollowUpOrchestrator),
     ];
 
     public static IReadOnlyList<Type> Activities { get; } =
     [
         typeof(RecordProbeStepActivity),
+        typeof(PlanFollowUpActivity),
+        typeof(SendOutreachActivity),
+        typeof(EscalateFollowUpActivity),
+        typeof(RecordResponseActivity),
+        typeof(FinishFollowUpActivity),
     ];
 
     public static void Register(DurableTaskRegistry registry)

@@ -1,6 +1,7 @@
 using Engagement.Diagnostics.DurableProbe;
 using Engagement.Durable;
 using Engagement.Fhir;
+using Engagement.FollowUp.Engine;
 using Engagement.Health;
 using Engagement.Links;
 using Engagement.Security;
@@ -32,15 +33,26 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<ProbeHandler>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<IFhirResourceStore, TableFhirResourceStore>();
+        AddFhirFacade(services);
         AddOutreach(services, configuration);
         services.AddEngagementLinks(configuration);
         services.AddSmartOnFhir(configuration);
+        services.AddFollowUp(configuration);
         foreach (var activity in DurableTaskCatalog.Activities)
         {
             services.AddTransient(activity);
         }
 
         return services;
+    }
+
+    private static void AddFhirFacade(IServiceCollection services)
+    {
+        services.AddSingleton<FhirDefinitions>();
+        services.AddSingleton<IProtocolCatalog, ProtocolCatalog>();
+        // The admin key for now; a SMART-on-FHIR policy replaces this registration.
+        services.TryAddSingleton<IFhirAccessPolicy, AdminKeyFhirAccessPolicy>();
+        services.AddSingleton<FhirHandler>();
     }
 
     private static void AddOutreach(IServiceCollection services, IConfiguration configuration)

@@ -1,4 +1,6 @@
 using Engagement.Diagnostics.DurableProbe;
+using Engagement.FollowUp.Engine;
+using Engagement.Fhir;
 using Engagement.Health;
 using Engagement.Links;
 using Engagement.Security.Smart;
@@ -48,6 +50,20 @@ public static class ApiRoutes
             handler.CapabilityStatementAsync(ct));
         api.MapGet("/fhir/.well-known/smart-configuration", (SmartMetadataHandler handler, CancellationToken ct) =>
             handler.SmartConfigurationAsync(ct));
+
+        var followUps = api.MapGroup("/followups");
+        followUps.MapGet("", (FollowUpHandler handler, HttpRequest request, DurableTaskClient client, CancellationToken ct) =>
+            handler.ListAsync(request, client, ct));
+        followUps.MapGet("/{instanceId}", (FollowUpHandler handler, HttpRequest request, string instanceId, DurableTaskClient client, CancellationToken ct) =>
+            handler.GetAsync(request, instanceId, client, ct));
+        followUps.MapPost("/{instanceId}/cancel", (FollowUpHandler handler, HttpRequest request, string instanceId, DurableTaskClient client, CancellationToken ct) =>
+            handler.CancelAsync(request, instanceId, client, ct));
+        api.MapGet(FhirHandler.InstanceRoute, (FhirHandler handler, HttpRequest request, string resourceType, string id, CancellationToken ct) =>
+            handler.ReadAsync(request, resourceType, id, ct));
+        api.MapGet(FhirHandler.TypeRoute, (FhirHandler handler, HttpRequest request, string resourceType, CancellationToken ct) =>
+            handler.SearchAsync(request, resourceType, ct));
+        api.MapPut(FhirHandler.InstanceRoute, (FhirHandler handler, HttpRequest request, string resourceType, string id, CancellationToken ct) =>
+            handler.UpdateAsync(request, resourceType, id, ct));
 
         return app;
     }

@@ -1,0 +1,95 @@
+using System.Globalization;
+using Azure.Data.Tables;
+using Engagement.Storage.AzureStorage;
+
+namespace Engagement.FollowUp.Engine;
+
+/// <summary>
+/// <c>FollowUps</c> (partition = patient, row = instance): which runs a patient has and how they ended.
+/// <c>FollowUpHistory</c> (partition = instance): what was planned, sent, answered, escalated — ids and codes only.
+/// <c>FollowUpClaims</c> (row = instance): the first starter of an instance wins, so concurrent triggers start one run.
+/// </summary>
+public sealed class FollowUpIndex(StorageClients storage)
+{
+    private readonly TableClient runs = storage.Tables.GetTableClient("FollowUps");
+    private readonly TableClient history = storage.Tables.GetTableClient("FollowUpHistory");
+    private readonly TableClient claims = storage.Tables.GetTableClient("FollowUpClaims");
+    private volatile bool ready;
+
+    public async Task UpsertRunAsync(string patientId, string instanceId, string protocolId, string? title, string status, CancellationToken cancellationToken)
+    {
+        await EnsureAsync(cancellationToken);
+        await runs.UpsertEntityAsync(new TableEntity(patientId, instanceId)
+        {
+            ["Protocol"] = protocolId,
+            ["Title"] = title,
+            ["Status"] = status,
+        }, TableUpdateMode.Merge, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<TableEntity>> RunsForPatientAsync(string patientId, CancellationToken cancellationToken)
+    {
+        await EnsureAsync(cancellationToken);
+        var rows = new List<TableEntity>();
+        await foreach (var row in runs.QueryAsync<TableEntity>(e => e.PartitionKey == patientId, cancellationToken: cancellationToken))
+        {
+            rows.Add(row);
+        }
+
+        return rows;
+    }
+
+    /// <summary>Appends a history line; the same (at, kind, key) written twice stays one line.</summary>
+    public async Task AppendAsync(string instanceId, DateTimeOffset at, string kind, string? occurrenceKey, string? detail, CancellationToken cancellationToken)
+    {
+        await EnsureAsync(cancellationToken);
+        var row = $"{at.UtcTicks.ToString("D19", CultureInfo.InvariantCulture)}-{kind}-{occurrenceKey}";
+        await history.UpsertEntityAsync(new TableEntity(instanceId, row)
+        {
+            ["At"] = at,
+            ["Kind"] = kind,
+            ["Occurrence"] = occurrenceKey,
+            ["Detail"] = detail,
+        }, TableUpdateMode.Replace, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<FollowUpHistoryEntry>> HistoryAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        await EnsureAsync(cancellationToken);
+        var entries = new List<FollowUpHistoryEntry>();
+        await foreach (var row in history.QueryAsync<TableEntity>(e => e.PartitionKey == instanceId, cancellationToken: cancellationToken))
+        {
+            entries.Add(new FollowUpHistoryEntry(row.GetDateTimeOffset("At") ?? default, row.GetString("Kind"), row.GetString("Occurrence"), row.GetString("Detail")));
+        }
+
+        return entries;
+    }
+
+    /// <summary>True for the first caller per instance id; false when another already claimed it.</summary>
+    public async Task<bool> TryClaimAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        await EnsureAsync(cancellationToken);
+        try
+        {
+            await claims.AddEntityAsync(new TableEntity("claim", instanceId), cancellationToken);
+            return true;
+        }
+        catch (Azure.RequestFailedException ex) when (ex.Status == 409)
+        {
+            return false;
+        }
+    }
+
+    private async Task EnsureAsync(CancellationToken cancellationToken)
+    {
+        if (!ready)
+        {
+            await runs.CreateIfNotExistsAsync(cancellationToken);
+            await history.CreateIfNotExistsAsync(cancellationToken);
+            await claims.CreateIfNotExistsAsync(cancellationToken);
+            ready = true;
+        }
+    }
+}
+
+public sealed record FollowUpHistoryEntry(DateTimeOffset At, string Kind, string? Occurrence, string? Detail);

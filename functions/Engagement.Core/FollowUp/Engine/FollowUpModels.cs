@@ -1,0 +1,75 @@
+namespace Engagement.FollowUp.Engine;
+
+/// <summary>What starts one follow-up run: one protocol, one patient, one triggering resource.</summary>
+public sealed record FollowUpInput(
+    string InstanceId,
+    ProtocolDefinition Protocol,
+    string PatientId,
+    string Source,
+    string TriggerType,
+    string TriggerId,
+    DateTimeOffset AnchorUtc);
+
+/// <summary>The run laid out in time (UTC, already scaled by SecondsPerDay), as the orchestrator walks it.</summary>
+public sealed record FollowUpPlan(string CarePlanId, IReadOnlyList<PlannedOccurrence> Occurrences);
+
+/// <summary>
+/// One activity occurrence: when it is due, when each reminder goes, and when waiting ends (escalation or, with no
+/// escalation policy, simply moving on). <see cref="TaskId"/> is the FHIR Task the patient completes.
+/// </summary>
+public sealed record PlannedOccurrence(
+    string Key,
+    string ActivityId,
+    string Title,
+    string TaskId,
+    DateTimeOffset DueUtc,
+    IReadOnlyList<DateTimeOffset> RemindersUtc,
+    DateTimeOffset WaitEndsUtc,
+    DateTimeOffset LinkExpiresUtc,
+    bool Escalates,
+    bool IsPast);
+
+public sealed record SendRequest(FollowUpInput Run, PlannedOccurrence Occurrence, int Attempt);
+
+public enum SendOutcome
+{
+    Sent,
+    OptedOut,
+    NoChannel,
+}
+
+public sealed record SendResult(SendOutcome Outcome, string? MessageId, string? Channel);
+
+/// <summary>Raised by whoever receives the patient's answer (QuestionnaireResponse, SMS reply, confirmation).</summary>
+public sealed record FollowUpResponse(string Kind, string? ResponseId, decimal? Score, DateTimeOffset ReceivedUtc);
+
+public sealed record RecordResponseRequest(FollowUpInput Run, PlannedOccurrence Occurrence, FollowUpResponse Response, IReadOnlyList<decimal> ScoresSoFar);
+
+public sealed record RecordResponseResult(bool StopProtocol);
+
+public sealed record EscalateRequest(FollowUpInput Run, PlannedOccurrence Occurrence);
+
+/// <summary>Cancels a run: from the care team (admin route), an EHR change, or the patient's opt-out.</summary>
+public sealed record CancelRequest(string Reason);
+
+public sealed record FinishRequest(FollowUpInput Run, FollowUpPlan? Plan, string Outcome, string? Reason);
+
+public sealed record FollowUpResult(string Outcome, string? Reason, int Responses);
+
+/// <summary>Names of the events a follow-up orchestration waits for.</summary>
+public static class FollowUpEvents
+{
+    public const string Cancel = "cancel";
+
+    /// <summary>The response to one occurrence: <c>response:{occurrenceKey}</c>.</summary>
+    public static string Response(string occurrenceKey) => "response:" + occurrenceKey;
+}
+
+/// <summary>Outcomes a run ends with (also the <c>FollowUps</c> index status).</summary>
+public static class FollowUpOutcomes
+{
+    public const string Completed = "completed";
+    public const string StoppedEarly = "stopped-early";
+    public const string Cancelled = "cancelled";
+    public const string OptedOut = "opted-out";
+}

@@ -1,0 +1,20 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Engagement.FollowUp.Engine;
+
+public static class FollowUpServiceCollectionExtensions
+{
+    /// <summary>The follow-up engine: protocol catalog, starter, the orchestration's collaborators, the care-team routes.</summary>
+    public static IServiceCollection AddFollowUp(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<PreferenceDefaults>().Bind(configuration.GetSection(PreferenceDefaults.SectionName));
+        services.AddSingleton<FollowUpIndex>();
+        services.AddSingleton<IPatientDirectory, StoredPatientDirectory>();
+        services.AddSingleton<IOutreachConsent, StoredOutreachConsent>();
+        services.AddSingleton<IFollowUpLinks, LinkIssuerFollowUpLinks>();
+        services.AddSingleton<FollowUpStarter>();
+        services.AddSingleton<FollowUpHandler>();
+        return services;
+    }
+}

@@ -1,0 +1,141 @@
+using System.Globalization;
+using Engagement.Fhir;
+using Engagement.Hosting;
+using Engagement.Outreach;
+using Hl7.Fhir.Model;
+using Microsoft.DurableTask;
+using Microsoft.Extensions.Options;
+
+namespace Engagement.FollowUp.Engine;
+
+/// <summary>
+/// Decides and records one message: honours the opt-out, picks the patient's channel and language at send time,
+/// issues the engagement link for questionnaires, renders the localized text, writes the outbox row and the FHIR
+/// Communication in this same step. Idempotent: the message id is (instance, occurrence, attempt).
+/// </summary>
+public sealed class SendOutreachActivity(
+    IPatientDirectory patients,
+    IOutreachConsent consent,
+    IFollowUpLinks links,
+    MessageTemplates templates,
+    OutboxStore outbox,
+    IFhirResourceStore store,
+    FollowUpIndex index,
+    TimeProvider time,
+    IOptions<PreferenceDefaults> defaults) : TaskActivity<SendRequest, SendResult>
+{
+    public override async Task<SendResult> RunAsync(TaskActivityContext context, SendRequest input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var ct = CancellationToken.None;
+        var run = input.Run;
+        var occurrence = input.Occurrence;
+        var now = time.GetUtcNow();
+        if (await consent.IsOptedOutAsync(run.PatientId, ct))
+        {
+            await index.AppendAsync(run.InstanceId, now, "opted-out", occurrence.Key, null, ct);
+            return new SendResult(SendOutcome.OptedOut, null, null);
+        }
+
+        var patient = await patients.FindAsync(run.Source, run.PatientId, ct);
+        var preferences = PlanFollowUpActivity.PatientPreferencesFor(patient, defaults.Value);
+        var (channel, address) = ChooseChannel(patient, preferences);
+        if (channel is null || address is null)
+        {
+            await index.AppendAsync(run.InstanceId, now, "no-channel", occurrence.Key, null, ct);
+            return new SendResult(SendOutcome.NoChannel, null, null);
+        }
+
+        var activity = run.Protocol.Activities.First(a => a.Id == occurrence.ActivityId);
+        var language = templates.ResolveLanguage(preferences.Language);
+        var parameters = new Dictionary<string, string>(StringComparer.Ordinal) { ["minutes"] = "3" };
+        Uri? link = null;
+        if (activity.Content.QuestionnaireCanonical is { } questionnaire)
+        {
+            link = await links.IssueAsync(run.PatientId, occurrence.TaskId, questionnaire, run.InstanceId, occurrence.LinkExpiresUtc, ct);
+            parameters["link"] = link.ToString();
+        }
+
+        var local = TimeZoneInfo.ConvertTime(run.AnchorUtc, preferences.TimeZone);
+        var culture = CultureInfo.GetCultureInfo(language);
+        parameters["date"] = local.ToString("D", culture);
+        parameters["time"] = local.ToString("t", culture);
+
+        var template = TemplateFor(activity.Content, input.Attempt);
+        var text = templates.Render(template, language, parameters);
+        var messageId = OutreachMessage.CreateId(run.InstanceId, occurrence.Key, input.Attempt.ToString(CultureInfo.InvariantCulture));
+        await outbox.EnqueueAsync(new OutreachMessage
+        {
+            MessageId = messageId,
+            PatientId = run.PatientId,
+            Channel = channel,
+            Language = language,
+            TemplateCode = template,
+            To = address,
+            Text = text,
+            Link = link?.ToString(),
+            ProtocolId = run.Protocol.Id,
+            InstanceId = run.InstanceId,
+            ActivityId = occurrence.ActivityId,
+            CreatedAt = now,
+        }, ct);
+
+        await store.CreateIfNotExistsAsync(BuildCommunication(run, occurrence, messageId, channel, language, link is null ? text : text.Replace(link.ToString(), "[engagement link]", StringComparison.Ordinal), now), run.PatientId, ct);
+        if (input.Attempt == 0 && await store.GetAsync("Task", occurrence.TaskId, ct) is { Resource: Hl7.Fhir.Model.Task task } stored
+            && task.Status == Hl7.Fhir.Model.Task.TaskStatus.Requested)
+        {
+            task.Status = Hl7.Fhir.Model.Task.TaskStatus.Ready;
+            await store.PutAsync(task, run.PatientId, ct);
+        }
+
+        await index.AppendAsync(run.InstanceId, now, input.Attempt == 0 ? "sent" : "reminded", occurrence.Key, $"{channel}/{language}", ct);
+        return new SendResult(SendOutcome.Sent, messageId, channel);
+    }
+
+    internal static string TemplateFor(ActivityContent content, int attempt)
+    {
+        var code = content.MessageTemplateCode ?? (content.QuestionnaireCanonical is not null ? "questionnaire" : "education");
+        return attempt == 0 ? code : code + "-reminder";
+    }
+
+    /// <summary>The preferred channel the patient has an address for, else the first fallback that has one.</summary>
+    internal static (string? Channel, string? Address) ChooseChannel(Patient? patient, PatientPreferences preferences)
+    {
+        if (patient is null)
+        {
+            return (null, null);
+        }
+
+        foreach (var channel in new[] { preferences.PreferredChannel }.Concat(preferences.FallbackChannels).OfType<string>())
+        {
+            var address = channel switch
+            {
+                "sms" => patient.Telecom.FirstOrDefault(t => t.System is ContactPoint.ContactPointSystem.Sms or ContactPoint.ContactPointSystem.Phone && t.Use != ContactPoint.ContactPointUse.Old)?.Value,
+                "email" => patient.Telecom.FirstOrDefault(t => t.System == ContactPoint.ContactPointSystem.Email && t.Use != ContactPoint.ContactPointUse.Old)?.Value,
+                "push" or "portal" => patient.Id,
+                _ => null,
+            };
+            if (!string.IsNullOrWhiteSpace(address))
+            {
+                return (channel, address);
+            }
+        }
+
+        return (null, null);
+    }
+
+    private static Communication BuildCommunication(FollowUpInput run, PlannedOccurrence occurrence, string messageId, string channel, string language, string text, DateTimeOffset now) => new()
+    {
+        Id = messageId,
+        Meta = new Meta { Profile = [FollowUpIds.Base + "/StructureDefinition/engagement-communication"] },
+        Identifier = [new Identifier(FollowUpIds.CommunicationIdentifierSystem, messageId)],
+        BasedOn = [new ResourceReference("Task/" + occurrence.TaskId)],
+        Status = EventStatus.InProgress,
+        Subject = new ResourceReference("Patient/" + run.PatientId),
+        Recipient = [new ResourceReference("Patient/" + run.PatientId)],
+        Medium = [new CodeableConcept(FollowUpIds.Base + "/CodeSystem/engagement-channel", channel)],
+        SentElement = new FhirDateTime(now),
+        Language = language,
+        Payload = [new Communication.PayloadComponent { Content = new FhirString(text) }],
+    };
+}

@@ -1,0 +1,4 @@
+using BenchmarkDotNet.Running;
+using Engagement.Benchmarks;
+
+BenchmarkSwitcher.FromTypes([typeof(QuestionnaireBenchmarks)]).Run(args);

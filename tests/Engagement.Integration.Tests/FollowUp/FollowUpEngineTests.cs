@@ -1,0 +1,282 @@
+using Engagement.Fhir;
+using Engagement.FollowUp.Engine;
+using Hl7.Fhir.Model;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Task = System.Threading.Tasks.Task;
+
+namespace Engagement.Integration.Tests.FollowUp;
+
+/// <summary>Protocol runs end to end on the durable engine, at half a second per protocol day.</summary>
+public sealed class FollowUpEngineTests : IAsyncLifetime
+{
+    private FollowUpHarness harness = null!;
+
+    public async Task InitializeAsync() => harness = await FollowUpHarness.StartAsync();
+
+    public async Task DisposeAsync() => await harness.DisposeAsync();
+
+    private async Task<(string PatientId, string InstanceId)> DischargeAsync(string language = "en", string? phone = "+15555550123")
+    {
+        var patientId = FollowUpHarness.NewId("pat");
+        await harness.Store.PutAsync(FollowUpHarness.Patient(patientId, language, phone), patientId, default);
+        var encounter = FollowUpHarness.InpatientDischarge(FollowUpHarness.NewId("enc"), patientId, DateTimeOffset.UtcNow);
+        var started = await harness.Starter.OnResourceChangedAsync(harness.Client, "ehr1", encounter, null, DateTimeOffset.UtcNow, default);
+        return (patientId, Assert.Single(started));
+    }
+
+    [Fact]
+    public async Task Post_discharge_without_answers_sends_each_activity_with_reminders_escalates_and_completes()
+    {
+        var (patientId, instanceId) = await DischargeAsync();
+
+        var done = await harness.WaitForCompletionAsync(instanceId);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        Assert.Equal(FollowUpOutcomes.Completed, done.ReadOutputAs<FollowUpResult>()!.Outcome);
+        var carePlan = Assert.Single(await harness.ForPatientAsync<CarePlan>(patientId));
+        Assert.Equal("http://engagement-functions.org/fhir/PlanDefinition/post-discharge", carePlan.InstantiatesCanonical.Single()!.Split('|')[0]);
+        Assert.Equal(RequestStatus.Completed, carePlan.Status);
+        var tasks = await harness.ForPatientAsync<Hl7.Fhir.Model.Task>(patientId);
+        var patientTasks = tasks.Where(t => t.Code!.Coding[0].Code != "follow-up-no-response").ToList();
+        Assert.Equal(3, patientTasks.Count); // check-in day 2, PHQ-9 day 7, PHQ-9 day 30
+        Assert.All(patientTasks, t => Assert.Equal(Hl7.Fhir.Model.Task.TaskStatus.Failed, t.Status));
+        Assert.Contains(patientTasks, t => t.Code!.Coding[0].Code == "complete-questionnaire" && t.Focus?.Reference == "http://engagement-functions.org/fhir/Questionnaire/phq-9");
+        var escalations = tasks.Where(t => t.Code!.Coding[0].Code == "follow-up-no-response").ToList();
+        Assert.Equal(3, escalations.Count);
+        Assert.Contains(escalations, t => t.Priority == RequestPriority.Urgent);
+
+        var messages = await harness.MessagesForAsync(instanceId);
+        Assert.Equal(9, messages.Count(m => m.Channel == "sms")); // 3 activities x (1 + 2 reminders)
+        Assert.Equal(3, messages.Count(m => m.Channel == "clinician"));
+        Assert.Equal(messages.Count, messages.Select(m => m.MessageId).Distinct().Count());
+        Assert.All(messages.Where(m => m.TemplateCode.StartsWith("questionnaire", StringComparison.Ordinal)),
+            m => Assert.StartsWith("https://engage.example.test/engage/", m.Link, StringComparison.Ordinal));
+        Assert.Equal(9, (await harness.ForPatientAsync<Communication>(patientId)).Count);
+    }
+
+    [Fact]
+    public async Task A_response_ends_the_wait_so_no_reminder_or_escalation_follows()
+    {
+        var (patientId, instanceId) = await DischargeAsync();
+        var answered = new HashSet<string>();
+        while (true)
+        {
+            var instance = await harness.Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true);
+            if (instance!.IsCompleted)
+            {
+                break;
+            }
+
+            if (instance.ReadCustomStatusAs<FollowUpStatus>() is { State: "awaiting-response", NextOccurrence: { } key } && answered.Add(key))
+            {
+                await harness.Client.RaiseEventAsync(instanceId, FollowUpEvents.Response(key), new FollowUpResponse("questionnaire", null, 3, DateTimeOffset.UtcNow));
+            }
+
+            await Task.Delay(50);
+        }
+
+        var messages = await harness.MessagesForAsync(instanceId);
+        Assert.Equal(3, answered.Count);
+        Assert.Equal(3, messages.Count);
+        Assert.DoesNotContain(messages, m => m.TemplateCode.EndsWith("-reminder", StringComparison.Ordinal) || m.Channel == "clinician");
+        Assert.All(await harness.ForPatientAsync<Hl7.Fhir.Model.Task>(patientId), t => Assert.Equal(Hl7.Fhir.Model.Task.TaskStatus.Completed, t.Status));
+    }
+
+    [Fact]
+    public async Task Cancelling_revokes_the_care_plan_cancels_open_tasks_and_sends_nothing_more()
+    {
+        var (patientId, instanceId) = await DischargeAsync();
+        await harness.WaitForStateAsync(instanceId, s => s?.State == "awaiting-response");
+
+        Assert.True(await FollowUpStarter.CancelAsync(harness.Client, instanceId, "test", default));
+        var done = await harness.WaitForCompletionAsync(instanceId);
+
+        Assert.Equal(FollowUpOutcomes.Cancelled, done.ReadOutputAs<FollowUpResult>()!.Outcome);
+        Assert.Equal(RequestStatus.Revoked, Assert.Single(await harness.ForPatientAsync<CarePlan>(patientId)).Status);
+        var tasks = await harness.ForPatientAsync<Hl7.Fhir.Model.Task>(patientId);
+        Assert.All(tasks, t => Assert.Equal(Hl7.Fhir.Model.Task.TaskStatus.Cancelled, t.Status));
+        var sentBefore = (await harness.MessagesForAsync(instanceId)).Count;
+        await Task.Delay(TimeSpan.FromSeconds(FollowUpHarness.SecondsPerDay * 3));
+        Assert.Equal(sentBefore, (await harness.MessagesForAsync(instanceId)).Count);
+        Assert.False(await FollowUpStarter.CancelAsync(harness.Client, instanceId, "again", default));
+    }
+
+    [Fact]
+    public async Task An_opt_out_ends_outreach_at_the_next_send()
+    {
+        var (patientId, instanceId) = await DischargeAsync();
+        await harness.Store.PutAsync(new Consent
+        {
+            Id = "optout-" + patientId,
+            Status = Consent.ConsentState.Active,
+            Scope = new CodeableConcept("http://terminology.hl7.org/CodeSystem/consentscope", "patient-privacy"),
+            Category = [new CodeableConcept("http://loinc.org", "59284-0")],
+            Patient = new ResourceReference("Patient/" + patientId),
+            DateTimeElement = new FhirDateTime(DateTimeOffset.UtcNow),
+            Provision = new Consent.provisionComponent { Type = Consent.ConsentProvisionType.Deny },
+        }, patientId, default);
+
+        var done = await harness.WaitForCompletionAsync(instanceId);
+
+        Assert.Equal(FollowUpOutcomes.OptedOut, done.ReadOutputAs<FollowUpResult>()!.Outcome);
+        Assert.Empty(await harness.MessagesForAsync(instanceId));
+    }
+
+    [Fact]
+    public async Task Redelivered_and_concurrent_triggers_start_one_run()
+    {
+        var patientId = FollowUpHarness.NewId("pat");
+        await harness.Store.PutAsync(FollowUpHarness.Patient(patientId), patientId, default);
+        var encounter = FollowUpHarness.InpatientDischarge(FollowUpHarness.NewId("enc"), patientId, DateTimeOffset.UtcNow);
+
+        var attempts = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ =>
+            harness.Starter.OnResourceChangedAsync(harness.Client, "ehr1", encounter, null, DateTimeOffset.UtcNow, default)));
+
+        Assert.Single(attempts.SelectMany(a => a));
+        var again = await harness.Starter.OnResourceChangedAsync(harness.Client, "ehr1", encounter, null, DateTimeOffset.UtcNow, default);
+        Assert.Empty(again);
+    }
+
+    [Fact]
+    public async Task Outpatient_or_unfinished_encounters_start_nothing()
+    {
+        var patientId = FollowUpHarness.NewId("pat");
+        var outpatient = FollowUpHarness.InpatientDischarge(FollowUpHarness.NewId("enc"), patientId, DateTimeOffset.UtcNow);
+        outpatient.Class = new Coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", "AMB");
+        var inProgress = FollowUpHarness.InpatientDischarge(FollowUpHarness.NewId("enc"), patientId, DateTimeOffset.UtcNow);
+        inProgress.Status = Encounter.EncounterStatus.InProgress;
+
+        Assert.Empty(await harness.Starter.OnResourceChangedAsync(harness.Client, "ehr1", outpatient, null, DateTimeOffset.UtcNow, default));
+        Assert.Empty(await harness.Starter.OnResourceChangedAsync(harness.Client, "ehr1", inProgress, null, DateTimeOffset.UtcNow, default));
+    }
+
+    [Fact]
+    public async Task A_Spanish_preferring_patient_gets_Spanish_outreach()
+    {
+        var (_, instanceId) = await DischargeAsync(language: "es");
+        await harness.WaitForStateAsync(instanceId, s => s?.State == "awaiting-response");
+
+        var first = Assert.Single(await harness.MessagesForAsync(instanceId));
+        Assert.Equal("es", first.Language);
+        Assert.StartsWith("Su equipo de atención", first.Text, StringComparison.Ordinal);
+        await FollowUpStarter.CancelAsync(harness.Client, instanceId, "done", default);
+    }
+
+    [Fact]
+    public async Task A_patient_without_any_contact_gets_no_message_but_the_care_team_is_told()
+    {
+        var (_, instanceId) = await DischargeAsync(phone: null);
+        await harness.WaitForCompletionAsync(instanceId);
+
+        var messages = await harness.MessagesForAsync(instanceId);
+        Assert.DoesNotContain(messages, m => m.Channel != "clinician");
+        Assert.Equal(3, messages.Count(m => m.Channel == "clinician"));
+    }
+
+    [Fact]
+    public async Task Depression_monitoring_stops_early_after_two_consecutive_scores_below_five()
+    {
+        var patientId = FollowUpHarness.NewId("pat");
+        await harness.Store.PutAsync(FollowUpHarness.Patient(patientId), patientId, default);
+        var started = await harness.Starter.OnResourceChangedAsync(harness.Client, "ehr1", FollowUpHarness.Patient(patientId), "depression-monitoring-start", DateTimeOffset.UtcNow, default);
+        var instanceId = Assert.Single(started);
+
+        var scores = new Queue<decimal>([12, 4, 3]);
+        var answered = new HashSet<string>();
+        while (!(await harness.Client.GetInstanceAsync(instanceId))!.IsCompleted)
+        {
+            var instance = await harness.Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true);
+            if (instance!.ReadCustomStatusAs<FollowUpStatus>() is { State: "awaiting-response", NextOccurrence: { } key } && answered.Add(key))
+            {
+                await harness.Client.RaiseEventAsync(instanceId, FollowUpEvents.Response(key), new FollowUpResponse("questionnaire", null, scores.Dequeue(), DateTimeOffset.UtcNow));
+            }
+
+            await Task.Delay(50);
+        }
+
+        var done = await harness.WaitForCompletionAsync(instanceId);
+        Assert.Equal(FollowUpOutcomes.StoppedEarly, done.ReadOutputAs<FollowUpResult>()!.Outcome);
+        Assert.Equal(3, answered.Count); // 12 (go on), 4 (one low), 3 (two low: stop) — of six planned
+    }
+
+    [Fact]
+    public async Task A_PlanDefinition_added_at_run_time_starts_on_its_trigger_without_code()
+    {
+        var eventName = "runtime-protocol-" + Guid.NewGuid().ToString("N")[..8];
+        var plan = new PlanDefinition
+        {
+            Id = "runtime-" + Guid.NewGuid().ToString("N")[..8],
+            Status = PublicationStatus.Active,
+            Title = "Runtime-loaded education protocol",
+            Action =
+            [
+                new PlanDefinition.ActionComponent
+                {
+                    Title = "root",
+                    Trigger = [new TriggerDefinition { Type = TriggerDefinition.TriggerType.NamedEvent, Name = eventName }],
+                    Action =
+                    [
+                        new PlanDefinition.ActionComponent
+                        {
+                            ElementId = "read",
+                            Title = "Read this",
+                            Timing = new Duration { Value = 1, Unit = "d", System = "http://unitsofmeasure.org", Code = "d" },
+                            Definition = new Canonical("http://engagement-functions.org/fhir/Questionnaire/phq-9"),
+                        },
+                    ],
+                },
+            ],
+        };
+        plan.Url = "http://engagement-functions.org/fhir/PlanDefinition/" + plan.Id;
+        // As PUT /api/fhir/PlanDefinition/{id} does: stored, and the catalog on this instance reloaded at once.
+        await harness.Services.GetRequiredService<FhirDefinitions>().SaveAsync(plan, null, default);
+        var patientId = FollowUpHarness.NewId("pat");
+        await harness.Store.PutAsync(FollowUpHarness.Patient(patientId), patientId, default);
+
+        var started = await harness.Starter.OnResourceChangedAsync(harness.Client, "ehr1", FollowUpHarness.Patient(patientId), eventName, DateTimeOffset.UtcNow, default);
+
+        var instanceId = Assert.Single(started);
+        var done = await harness.WaitForCompletionAsync(instanceId);
+        Assert.Equal(FollowUpOutcomes.Completed, done.ReadOutputAs<FollowUpResult>()!.Outcome);
+        Assert.Single(await harness.MessagesForAsync(instanceId));
+    }
+
+    [Fact]
+    public async Task An_active_EHR_CarePlan_schedules_from_itself_and_revoking_it_cancels_the_run()
+    {
+        var patientId = FollowUpHarness.NewId("pat");
+        await harness.Store.PutAsync(FollowUpHarness.Patient(patientId), patientId, default);
+        var carePlan = new CarePlan
+        {
+            Id = FollowUpHarness.NewId("cp"),
+            Meta = new Meta { VersionId = "1" },
+            Status = RequestStatus.Active,
+            Intent = CarePlan.CarePlanIntent.Plan,
+            Subject = new ResourceReference("Patient/" + patientId),
+            Period = new Period { StartElement = new FhirDateTime(DateTimeOffset.UtcNow) },
+            Activity =
+            [
+                new CarePlan.ActivityComponent
+                {
+                    Detail = new CarePlan.DetailComponent
+                    {
+                        Status = CarePlan.CarePlanActivityStatus.Scheduled,
+                        InstantiatesCanonical = ["http://engagement-functions.org/fhir/Questionnaire/phq-9"],
+                        Scheduled = new FhirString("day 20"),
+                        Description = "PHQ-9",
+                    },
+                },
+            ],
+        };
+
+        var instanceId = Assert.Single(await harness.Starter.OnResourceChangedAsync(harness.Client, "ehr1", carePlan, null, DateTimeOffset.UtcNow, default));
+        await harness.WaitForStateAsync(instanceId, s => s?.State == "waiting");
+        carePlan.Status = RequestStatus.Revoked;
+        await harness.Starter.OnResourceChangedAsync(harness.Client, "ehr1", carePlan, null, DateTimeOffset.UtcNow, default);
+
+        var done = await harness.WaitForCompletionAsync(instanceId);
+        Assert.Equal(FollowUpOutcomes.Cancelled, done.ReadOutputAs<FollowUpResult>()!.Outcome);
+        Assert.Empty(await harness.MessagesForAsync(instanceId));
+    }
+}
