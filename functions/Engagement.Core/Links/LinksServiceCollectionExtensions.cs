@@ -15,7 +15,7 @@ public static class LinksServiceCollectionExtensions
         services.AddOptions<LinkOptions>().Bind(configuration.GetSection(LinkOptions.SectionName));
         services.AddOptions<DiagnosticsOptions>().Bind(configuration.GetSection(DiagnosticsOptions.SectionName));
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<IQuestionnaireTitles, NoQuestionnaireTitles>();
+        services.TryAddSingleton<IQuestionnaireTitles, DefinitionQuestionnaireTitles>();
         services.AddSingleton<ILinkStore, TableLinkStore>();
         services.AddSingleton<LinkKeyRing>();
         services.AddSingleton<LinkIssuer>();

@@ -28,6 +28,7 @@ public sealed class EngagementLinkTests(LinkHostFixture fixture)
         Assert.Equal(HttpStatusCode.OK, first);
         Assert.Equal(HttpStatusCode.OK, second);
         Assert.Contains("<html lang=\"en\">", firstBody, StringComparison.Ordinal);
+        Assert.Contains("<h1>PHQ-9</h1>", firstBody, StringComparison.Ordinal); // the shipped Questionnaire's title
         var record = await LinkRecordAsync(link.LinkId);
         Assert.Equal(2, record.GetInt32("OpenCount"));
         Assert.NotNull(record.GetDateTimeOffset("FirstOpenedAt"));

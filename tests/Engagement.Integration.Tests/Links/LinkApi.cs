@@ -20,6 +20,8 @@ public static class LinkApi
         {
             ["Engagement__Diagnostics__Enabled"] = "true",
             ["Engagement__Links__ActiveKeyId"] = activeKeyId,
+            // These hosts send no outreach; keep their outbox dispatcher from taking other tests' messages (shared table).
+            ["Engagement__Outbox__DispatchInterval"] = "1.00:00:00",
         };
         for (var i = 0; i < keys.Length; i++)
         {

@@ -15,6 +15,8 @@ public sealed class SmartFixture : IAsyncLifetime
             ["Engagement__Diagnostics__Enabled"] = "true",
             ["Engagement__Smart__Issuers__0__Issuer"] = Issuer.Issuer,
             ["Engagement__Smart__MinimumKeyRefreshInterval"] = "00:00:01",
+            // This host sends no outreach; keep its outbox dispatcher from taking other tests' messages (shared table).
+            ["Engagement__Outbox__DispatchInterval"] = "1.00:00:00",
         });
         Audience = Host.BaseAddress.ToString().TrimEnd('/') + "/api/fhir";
         Host.Settings["Engagement__Smart__Issuers__0__Audience"] = Audience;
