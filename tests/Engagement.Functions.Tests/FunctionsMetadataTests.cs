@@ -13,6 +13,12 @@ public sealed class FunctionsMetadataTests
         { "DurableProbeStart", "diagnostics/durable-probe", "POST", "Anonymous" },
         { "DurableProbeGet", "diagnostics/durable-probe/{instanceId}", "GET", "Anonymous" },
         { "DurableProbeProceed", "diagnostics/durable-probe/{instanceId}/proceed", "POST", "Anonymous" },
+        { "NotificationPost", "notifications/{source}", "POST", "Anonymous" },
+        { "NotificationPut", "notifications/{source}/{type}/{id}", "PUT", "Anonymous" },
+        { "NotificationDelete", "notifications/{source}/{type}/{id}", "DELETE", "Anonymous" },
+        { "EventsPost", "events/{source}", "POST", "Anonymous" },
+        { "EventsOptions", "events/{source}", "OPTIONS", "Anonymous" },
+        { "SubscriptionsGet", "subscriptions/{source}", "GET", "Anonymous" },
     };
 
     [Theory]
@@ -32,6 +38,13 @@ public sealed class FunctionsMetadataTests
         var expected = HttpFunctions.Select(row => (string)row[0]).ToHashSet();
         var actual = Functions.Where(f => f.TriggerType == "httpTrigger").Select(f => f.Name).ToHashSet();
         Assert.Equal(expected.Order(), actual.Order());
+    }
+
+    [Fact]
+    public void Intake_queue_is_drained_by_a_queue_trigger_on_the_default_intake_queue()
+    {
+        var function = Assert.Single(Functions, f => f.Name == "IntakeProcess");
+        Assert.Equal("queueTrigger", function.TriggerType);
     }
 
     [Fact]

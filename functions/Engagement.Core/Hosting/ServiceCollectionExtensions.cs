@@ -1,6 +1,7 @@
 using Engagement.Diagnostics.DurableProbe;
 using Engagement.Durable;
 using Engagement.Health;
+using Engagement.Intake;
 using Engagement.Security;
 using Engagement.Storage;
 using Engagement.Storage.AzureStorage;
@@ -29,6 +30,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<ProbeHandler>();
         services.TryAddSingleton(TimeProvider.System);
         AddOutreach(services, configuration);
+        services.AddIntake(configuration);
         foreach (var activity in DurableTaskCatalog.Activities)
         {
             services.AddTransient(activity);
