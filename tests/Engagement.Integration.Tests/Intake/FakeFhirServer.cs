@@ -27,7 +27,21 @@ public sealed class FakeFhirServer : IAsyncDisposable
         app.Use(async (context, next) =>
         {
             Requests.Enqueue(context.Request.Path + context.Request.QueryString);
+            Authorizations.Enqueue($"{context.Request.Path} {context.Request.Headers.Authorization}");
             await next();
+        });
+        app.MapPost("/token", async (HttpRequest request) =>
+        {
+            // SMART Backend Services token endpoint: verify the client assertion with the registered public key.
+            var form = await request.ReadFormAsync();
+            var parts = form["client_assertion"].ToString().Split('.');
+            var valid = form["grant_type"] == "client_credentials"
+                && form["client_assertion_type"] == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+                && parts.Length == 3
+                && SmartKey.VerifyData(System.Text.Encoding.ASCII.GetBytes(parts[0] + "." + parts[1]), FromBase64Url(parts[2]), System.Security.Cryptography.HashAlgorithmName.SHA384, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+            return valid
+                ? Results.Json(new { access_token = IssuedToken, token_type = "bearer", expires_in = 300, scope = form["scope"].ToString() })
+                : Results.Json(new { error = "invalid_client" }, statusCode: 400);
         });
         app.MapGet("/fhir/Subscription/{id}/$events", (string id, long eventsSinceNumber, long eventsUntilNumber) =>
             EventsSupported ? Fhir(QueryEventBundle(id, eventsSinceNumber, eventsUntilNumber)) : Results.Text("{\"resourceType\":\"OperationOutcome\",\"issue\":[{\"severity\":\"error\",\"code\":\"not-supported\"}]}", "application/fhir+json", statusCode: 404));
@@ -60,7 +74,23 @@ public sealed class FakeFhirServer : IAsyncDisposable
         app.StartAsync().GetAwaiter().GetResult();
     }
 
+    public const string IssuedToken = "issued-access-token";
+
     public int Port { get; }
+
+    /// <summary>The SMART client's key pair; the host gets the private key as configuration.</summary>
+    public System.Security.Cryptography.RSA SmartKey { get; } = System.Security.Cryptography.RSA.Create(2048);
+
+    public Uri TokenUrl => new($"http://127.0.0.1:{Port}/token");
+
+    /// <summary>"path Authorization-header" of every request.</summary>
+    public ConcurrentQueue<string> Authorizations { get; } = new();
+
+    private static byte[] FromBase64Url(string s)
+    {
+        var b = s.Replace('-', '+').Replace('_', '/');
+        return Convert.FromBase64String(b.PadRight(b.Length + ((4 - (b.Length % 4)) % 4), '='));
+    }
 
     public Uri BaseUrl => new($"http://127.0.0.1:{Port}/fhir");
 
@@ -146,5 +176,6 @@ public sealed class FakeFhirServer : IAsyncDisposable
     {
         await app.StopAsync();
         await app.DisposeAsync();
+        SmartKey.Dispose();
     }
 }

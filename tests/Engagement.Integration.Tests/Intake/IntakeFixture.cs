@@ -16,12 +16,21 @@ public sealed class IntakeFixture : IAsyncLifetime
     public const string SignedSecret = "signed-inbound-secret";
     public const string HmacKey = "signed-hmac-key";
     public const string NoFhirSecret = "nofhir-inbound-secret";
+    public const string SmartSecret = "smart-inbound-secret";
 
     public IntakeFixture()
     {
         Fhir = new FakeFhirServer();
         Prefix = NewPrefix();
-        Host = new StandaloneHost(Settings(Prefix, Fhir.BaseUrl));
+        var settings = Settings(Prefix, Fhir.BaseUrl);
+        settings["Engagement__Sources__smart__InboundSecret"] = SmartSecret;
+        settings["Engagement__Sources__smart__FhirBaseUrl"] = Fhir.BaseUrl.ToString();
+        settings["Engagement__Sources__smart__Auth__Type"] = "smart";
+        settings["Engagement__Sources__smart__Auth__ClientId"] = "engagement-client";
+        settings["Engagement__Sources__smart__Auth__TokenUrl"] = Fhir.TokenUrl.ToString();
+        settings["Engagement__Sources__smart__Auth__Scope"] = "system/Encounter.rs";
+        settings["Engagement__Sources__smart__Auth__PrivateKey"] = Fhir.SmartKey.ExportPkcs8PrivateKeyPem();
+        Host = new StandaloneHost(settings);
     }
 
     public FakeFhirServer Fhir { get; }

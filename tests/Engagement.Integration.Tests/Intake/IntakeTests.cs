@@ -111,6 +111,39 @@ public sealed class IntakeTests(IntakeFixture fx)
     }
 
     [Fact]
+    public async Task Gap_on_a_server_without_events_falls_back_to_status_and_a_requery()
+    {
+        var sub = Notifications.NewSubscription();
+        await fx.PostNotificationAsync(Notifications.Build("notification-full-resource.json", sub, 1, 1));
+        await fx.WaitForEventsAsync("ehr1", r => Events(r, sub) == 1, "event 1");
+        fx.Fhir.EventsSupported = false;
+        fx.Fhir.SearchResults.Add("enc-requery-" + sub);
+        try
+        {
+            await fx.PostNotificationAsync(Notifications.Build("notification-full-resource.json", sub, 3, 3));
+            await fx.WaitForEventsAsync("ehr1", r => r.Any(e => e.GetString("ResourceId") == "enc-requery-" + sub), "re-queried resource");
+            var state = await Poll.UntilAsync(() => fx.SubscriptionAsync("ehr1", sub), s => s.GetProperty("gapsRecovered").GetInt64() == 1, TimeSpan.FromSeconds(30), "gap closed by the re-query");
+            Assert.Equal(1, state.GetProperty("gapsFound").GetInt64());
+            Assert.Contains(fx.Fhir.Requests, r => r.EndsWith($"{sub}/$status", StringComparison.Ordinal));
+        }
+        finally
+        {
+            fx.Fhir.EventsSupported = true;
+        }
+    }
+
+    [Fact]
+    public async Task Smart_backend_services_source_fetches_with_a_token_from_a_signed_assertion()
+    {
+        using var put = await IntakeFixture.SendAsync(fx.Host, HttpMethod.Put, "/api/notifications/smart/Encounter/enc-smart-1", null, IntakeFixture.SmartSecret);
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+
+        var rows = await fx.WaitForEventsAsync("smart", r => r.Any(e => e.GetString("ResourceId") == "enc-smart-1"), "fetched with SMART auth");
+        Assert.NotNull(rows.Single().GetBinary("Resource"));
+        Assert.Contains($"/fhir/Encounter/enc-smart-1 Bearer {FakeFhirServer.IssuedToken}", fx.Fhir.Authorizations);
+    }
+
+    [Fact]
     public async Task Query_status_announcing_more_events_than_received_opens_a_gap_that_is_recovered()
     {
         var sub = Notifications.NewSubscription();
