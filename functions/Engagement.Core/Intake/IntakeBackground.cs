@@ -27,19 +27,15 @@ public sealed class IntakeQueueListener(IntakeQueue queue, IntakeProcessor proce
                 idle = messages.Length > 0 ? TimeSpan.FromMilliseconds(50) : TimeSpan.FromMilliseconds(Math.Min(idle.TotalMilliseconds * 2, 1000));
                 await Parallel.ForEachAsync(messages, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = stoppingToken }, async (message, ct) =>
                 {
-                    var item = IntakeWorkItem.Parse(message.Body);
+                    var items = IntakeWorkItem.ParseMany(message.Body);
                     try
                     {
-                        if (item is not null)
-                        {
-                            await processor.ProcessAsync(item, ct);
-                        }
-
+                        await IntakeProcessor.ProcessAllAsync(processor, items, ct);
                         await queue.DeleteAsync(message, ct);
                     }
                     catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
                     {
-                        logger.LogWarning("Processing inbox row {InboxKey} failed ({ExceptionType}), try {DequeueCount}", item?.Key, ex.GetType().Name, message.DequeueCount);
+                        logger.LogWarning("Processing a batch of {Count} inbox rows failed ({ExceptionType}), try {DequeueCount}", items.Count, ex.GetType().Name, message.DequeueCount);
                         if (message.DequeueCount >= 5)
                         {
                             await queue.DeleteAsync(message, ct);
@@ -55,6 +51,28 @@ public sealed class IntakeQueueListener(IntakeQueue queue, IntakeProcessor proce
             {
                 logger.LogWarning("Intake queue unavailable ({ExceptionType}); retrying.", ex.GetType().Name);
                 await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken);
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Both hosts: sends the work items the accept path posted to the intake queue, batched. A failure leaves the inbox rows
+/// pending; the sweeper processes them.
+/// </summary>
+public sealed class IntakeEnqueuePump(IntakeQueue queue, ILogger<IntakeEnqueuePump> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await queue.PumpOnceAsync(stoppingToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning("Enqueue to the intake queue failed ({ExceptionType}); the sweeper will process those rows.", ex.GetType().Name);
             }
         }
     }

@@ -247,22 +247,10 @@ public sealed class IntakeHandler(
         {
             EngagementTelemetry.EventsAccepted.Add(1, new("source", item.Source), new("channel", channel));
             // Latency shortcut only: the row is what makes it durable; the sweeper re-drives a row whose message was lost.
-            _ = EnqueueAsync(new IntakeWorkItem(item.Source, item.Key));
+            queue.Post(new IntakeWorkItem(item.Source, item.Key));
         }
 
         return added;
-    }
-
-    private async Task EnqueueAsync(IntakeWorkItem item)
-    {
-        try
-        {
-            await queue.SendAsync(item, CancellationToken.None);
-        }
-        catch (Exception ex) when (ex is RequestFailedException or HttpRequestException or IOException or OperationCanceledException)
-        {
-            logger.LogWarning("Enqueue of inbox row {InboxKey} for {Source} failed ({ExceptionType}); the sweeper will process it.", item.Key, item.Source, ex.GetType().Name);
-        }
     }
 
     private IResult Rejected(string source, IResult refusal)

@@ -27,6 +27,30 @@ public sealed class IntakeProcessor(
 {
     public const string HeartbeatPeriodExtension = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-heartbeat-period";
 
+    /// <summary>Processes a queue message's rows; the first failure fails the message (rows already processed are skipped on retry).</summary>
+    public static async System.Threading.Tasks.Task ProcessAllAsync(IntakeProcessor processor, IReadOnlyList<IntakeWorkItem> items, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(processor);
+        ArgumentNullException.ThrowIfNull(items);
+        var failures = new List<Exception>();
+        foreach (var item in items)
+        {
+            try
+            {
+                await processor.ProcessAsync(item, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                failures.Add(ex);
+            }
+        }
+
+        if (failures.Count > 0)
+        {
+            throw new AggregateException(failures);
+        }
+    }
+
     /// <summary>Processes the row unless it is gone or already processed. True when it did work.</summary>
     public async Task<bool> ProcessAsync(IntakeWorkItem work, CancellationToken cancellationToken)
     {

@@ -24,6 +24,7 @@ public static class IntakeServiceCollectionExtensions
         services.TryAddSingleton<IEventRouter, LoggingEventRouter>();
         services.AddHttpClient(SourceFhirClients.HttpClientName).AddStandardResilienceHandler();
         services.AddHttpClient(SourceFhirClients.TokenClientName).AddStandardResilienceHandler();
+        services.AddHostedService<IntakeEnqueuePump>();
         services.AddSingleton<IntakeSweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<IntakeSweeper>());
         return services;

@@ -10,12 +10,9 @@ namespace Engagement.Functions.Durable;
 public sealed class IntakeQueueFunctions(IntakeProcessor processor)
 {
     [Function("IntakeProcess")]
-    public async Task Process([QueueTrigger("intake", Connection = "AzureWebJobsStorage")] string message, FunctionContext context)
+    public Task Process([QueueTrigger("intake", Connection = "AzureWebJobsStorage")] string message, FunctionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (IntakeWorkItem.Parse(BinaryData.FromString(message)) is { } item)
-        {
-            await processor.ProcessAsync(item, context.CancellationToken);
-        }
+        return IntakeProcessor.ProcessAllAsync(processor, IntakeWorkItem.ParseMany(BinaryData.FromString(message)), context.CancellationToken);
     }
 }

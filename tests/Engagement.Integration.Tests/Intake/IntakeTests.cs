@@ -87,7 +87,7 @@ public sealed class IntakeTests(IntakeFixture fx)
         using var heartbeat = await fx.PostNotificationAsync(Notifications.Build("notification-heartbeat.json", sub, 1, 1));
         Assert.Equal(HttpStatusCode.OK, heartbeat.StatusCode);
 
-        var state = await Poll.UntilAsync(() => fx.SubscriptionAsync("ehr1", sub), s => s.TryGetProperty("lastHeartbeat", out var h) && h.ValueKind == JsonValueKind.String, TimeSpan.FromSeconds(30), "heartbeat processed");
+        var state = await Poll.UntilAsync(() => fx.SubscriptionAsync("ehr1", sub), s => s.ValueKind == JsonValueKind.Object && s.TryGetProperty("lastHeartbeat", out var h) && h.ValueKind == JsonValueKind.String, TimeSpan.FromSeconds(30), "heartbeat processed");
         Assert.Equal(1, state.GetProperty("lastEventNumber").GetInt64());
         Assert.Equal(0, state.GetProperty("gapsFound").GetInt64());
         Assert.Equal(1, Events(await fx.RowsAsync("Events", "ehr1"), sub));
@@ -104,7 +104,7 @@ public sealed class IntakeTests(IntakeFixture fx)
 
         var rows = await fx.WaitForEventsAsync("ehr1", r => Events(r, sub) == 4, "events 2 and 3 recovered");
         Assert.Equal([1L, 2L, 3L, 4L], rows.Where(r => (r.GetString("Subscription") ?? "").EndsWith(sub, StringComparison.Ordinal)).Select(r => r.GetInt64("EventNumber")!.Value).Order());
-        var state = await Poll.UntilAsync(() => fx.SubscriptionAsync("ehr1", sub), s => s.GetProperty("gapsRecovered").GetInt64() == 2, TimeSpan.FromSeconds(30), "gap recorded as recovered");
+        var state = await Poll.UntilAsync(() => fx.SubscriptionAsync("ehr1", sub), s => s.ValueKind == JsonValueKind.Object && s.GetProperty("gapsRecovered").GetInt64() == 2, TimeSpan.FromSeconds(30), "gap recorded as recovered");
         Assert.Equal(2, state.GetProperty("gapsFound").GetInt64());
         Assert.Empty(state.GetProperty("missing").EnumerateArray());
         Assert.Contains(fx.Fhir.Requests, r => r.Contains($"{sub}/$events?eventsSinceNumber=2&eventsUntilNumber=3", StringComparison.Ordinal));
@@ -122,7 +122,7 @@ public sealed class IntakeTests(IntakeFixture fx)
         {
             await fx.PostNotificationAsync(Notifications.Build("notification-full-resource.json", sub, 3, 3));
             await fx.WaitForEventsAsync("ehr1", r => r.Any(e => e.GetString("ResourceId") == "enc-requery-" + sub), "re-queried resource");
-            var state = await Poll.UntilAsync(() => fx.SubscriptionAsync("ehr1", sub), s => s.GetProperty("gapsRecovered").GetInt64() == 1, TimeSpan.FromSeconds(30), "gap closed by the re-query");
+            var state = await Poll.UntilAsync(() => fx.SubscriptionAsync("ehr1", sub), s => s.ValueKind == JsonValueKind.Object && s.GetProperty("gapsRecovered").GetInt64() == 1, TimeSpan.FromSeconds(30), "gap closed by the re-query");
             Assert.Equal(1, state.GetProperty("gapsFound").GetInt64());
             Assert.Contains(fx.Fhir.Requests, r => r.EndsWith($"{sub}/$status", StringComparison.Ordinal));
         }
@@ -153,7 +153,7 @@ public sealed class IntakeTests(IntakeFixture fx)
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
 
         await fx.WaitForEventsAsync("ehr1", r => Events(r, sub) == 3, "events 2 and 3 recovered");
-        var state = await Poll.UntilAsync(() => fx.SubscriptionAsync("ehr1", sub), s => s.GetProperty("gapsRecovered").GetInt64() == 2, TimeSpan.FromSeconds(30), "gap recovered");
+        var state = await Poll.UntilAsync(() => fx.SubscriptionAsync("ehr1", sub), s => s.ValueKind == JsonValueKind.Object && s.GetProperty("gapsRecovered").GetInt64() == 2, TimeSpan.FromSeconds(30), "gap recovered");
         Assert.Equal(3, state.GetProperty("lastEventNumber").GetInt64());
     }
 
@@ -164,11 +164,11 @@ public sealed class IntakeTests(IntakeFixture fx)
         await fx.PostNotificationAsync(Notifications.Build("notification-full-resource.json", sub, 1, 1), "nofhir", IntakeFixture.NoFhirSecret);
         await Poll.UntilAsync(() => fx.SubscriptionAsync("nofhir", sub), s => s.ValueKind == JsonValueKind.Object, TimeSpan.FromSeconds(30), "event 1");
         await fx.PostNotificationAsync(Notifications.Build("notification-full-resource.json", sub, 3, 3), "nofhir", IntakeFixture.NoFhirSecret);
-        var open = await Poll.UntilAsync(() => fx.SubscriptionAsync("nofhir", sub), s => s.GetProperty("lastEventNumber").GetInt64() == 3, TimeSpan.FromSeconds(30), "event 3");
+        var open = await Poll.UntilAsync(() => fx.SubscriptionAsync("nofhir", sub), s => s.ValueKind == JsonValueKind.Object && s.GetProperty("lastEventNumber").GetInt64() == 3, TimeSpan.FromSeconds(30), "event 3");
         Assert.Equal([2], open.GetProperty("missing").EnumerateArray().Select(e => e.GetInt64()));
 
         await fx.PostNotificationAsync(Notifications.Build("notification-full-resource.json", sub, 3, 2), "nofhir", IntakeFixture.NoFhirSecret);
-        var closed = await Poll.UntilAsync(() => fx.SubscriptionAsync("nofhir", sub), s => s.GetProperty("gapsRecovered").GetInt64() == 1, TimeSpan.FromSeconds(30), "late event 2");
+        var closed = await Poll.UntilAsync(() => fx.SubscriptionAsync("nofhir", sub), s => s.ValueKind == JsonValueKind.Object && s.GetProperty("gapsRecovered").GetInt64() == 1, TimeSpan.FromSeconds(30), "late event 2");
         Assert.Equal(1, closed.GetProperty("gapsFound").GetInt64());
         Assert.Empty(closed.GetProperty("missing").EnumerateArray());
         Assert.Equal(3, Events(await fx.RowsAsync("Events", "nofhir"), sub));
