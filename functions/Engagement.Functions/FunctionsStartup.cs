@@ -12,6 +12,7 @@ public static class FunctionsStartup
     public static void ConfigureServices(IServiceCollection services, IConfiguration configuration)
     {
         services.AddEngagementCore(configuration);
+        services.AddSingleton<Engagement.Durable.IDurableClientAccessor, Engagement.Durable.InvocationDurableClientAccessor>();
         // Azure Monitor when APPLICATIONINSIGHTS_CONNECTION_STRING is set; the worker's own spans join the host's trace.
         services.AddEngagementTelemetry(configuration).UseFunctionsWorkerDefaults();
     }

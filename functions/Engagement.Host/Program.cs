@@ -2,6 +2,7 @@ using Engagement.Hosting;
 using Engagement.Host.Api;
 using Engagement.Host.DurableEngine;
 using Engagement.Http;
+using Engagement.Intake;
 using Engagement.Telemetry;
 using OpenTelemetry.Trace;
 
@@ -19,6 +20,8 @@ if (string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]) && string.IsN
 
 builder.Services.AddEngagementCore(builder.Configuration);
 builder.Services.AddStandaloneDurableEngine(builder.Configuration);
+builder.Services.AddIntakeQueueListener();
+builder.Services.AddSingleton<Engagement.Host.Api.IntakeFloor>();
 builder.Services.AddEngagementTelemetry(builder.Configuration, tracing => tracing.AddAspNetCoreInstrumentation(options =>
 {
     // The durable worker's own gRPC calls to the sidecar are plumbing, not requests.

@@ -28,6 +28,12 @@ public sealed class FunctionsMetadataTests
         { "FhirRead", "api/fhir/{resourceType:regex(^(?-i)[A-Z][A-Za-z]+$)}/{id:regex(^[A-Za-z0-9.-]+$)}", "GET", "Anonymous" },
         { "FhirSearch", "api/fhir/{resourceType:regex(^(?-i)[A-Z][A-Za-z]+$)}", "GET", "Anonymous" },
         { "FhirUpdate", "api/fhir/{resourceType:regex(^(?-i)[A-Z][A-Za-z]+$)}/{id:regex(^[A-Za-z0-9.-]+$)}", "PUT", "Anonymous" },
+        { "NotificationPost", "api/notifications/{source}", "POST", "Anonymous" },
+        { "NotificationPut", "api/notifications/{source}/{type}/{id}", "PUT", "Anonymous" },
+        { "NotificationDelete", "api/notifications/{source}/{type}/{id}", "DELETE", "Anonymous" },
+        { "EventsPost", "api/events/{source}", "POST", "Anonymous" },
+        { "EventsOptions", "api/events/{source}", "OPTIONS", "Anonymous" },
+        { "SubscriptionsGet", "api/subscriptions/{source}", "GET", "Anonymous" },
     };
 
     [Theory]
@@ -47,6 +53,13 @@ public sealed class FunctionsMetadataTests
         var expected = HttpFunctions.Select(row => (string)row[0]).ToHashSet();
         var actual = Functions.Where(f => f.TriggerType == "httpTrigger").Select(f => f.Name).ToHashSet();
         Assert.Equal(expected.Order(), actual.Order());
+    }
+
+    [Fact]
+    public void Intake_queue_is_drained_by_a_queue_trigger_on_the_default_intake_queue()
+    {
+        var function = Assert.Single(Functions, f => f.Name == "IntakeProcess");
+        Assert.Equal("queueTrigger", function.TriggerType);
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using Engagement.Fhir;
 using Engagement.FollowUp.Engine;
 using Engagement.Health;
 using Engagement.Links;
+using Engagement.Intake;
 using Engagement.Security;
 using Engagement.Security.Smart;
 using Engagement.Storage;
@@ -46,6 +47,7 @@ public static class ServiceCollectionExtensions
             return new QuestionnaireEngine(terminology, terminology);
         });
         services.AddSingleton<ResponseSubmissionHandler>();
+        services.AddIntake(configuration);
         foreach (var activity in DurableTaskCatalog.Activities)
         {
             services.AddTransient(activity);

@@ -5,6 +5,7 @@ using Engagement.Health;
 using Engagement.Links;
 using Engagement.Outcomes;
 using Engagement.Security.Smart;
+using Engagement.Intake;
 using Microsoft.DurableTask.Client;
 
 namespace Engagement.Host.Api;
@@ -67,6 +68,25 @@ public static class ApiRoutes
             handler.SearchAsync(request, resourceType, ct));
         api.MapPut(FhirHandler.InstanceRoute, (FhirHandler handler, HttpRequest request, string resourceType, string id, CancellationToken ct) =>
             handler.UpdateAsync(request, resourceType, id, ct));
+        var notifications = api.MapGroup("/notifications/{source}");
+        notifications.MapPost("", (IntakeHandler handler, HttpRequest request, string source, CancellationToken ct) =>
+            handler.PostNotificationAsync(request, source, ct));
+        notifications.MapPut("/{type}/{id}", (IntakeHandler handler, HttpRequest request, string source, string type, string id, CancellationToken ct) =>
+            handler.PutResourceAsync(request, source, type, id, ct));
+        notifications.MapDelete("/{type}/{id}", (IntakeHandler handler, HttpRequest request, string source, string type, string id, CancellationToken ct) =>
+            handler.DeleteResourceAsync(request, source, type, id, ct));
+        api.MapPost("/events/{source}", (IntakeHandler handler, HttpRequest request, string source, CancellationToken ct) =>
+            handler.PostEventsAsync(request, source, ct));
+        api.MapMethods("/events/{source}", [HttpMethods.Options], (IntakeHandler handler, HttpRequest request, string source) =>
+            handler.OptionsEvents(request, source));
+        api.MapGet("/subscriptions/{source}", (IntakeHandler handler, HttpRequest request, string source, CancellationToken ct) =>
+            handler.GetSubscriptionsAsync(request, source, ct));
+
+        if (app.ServiceProvider.GetRequiredService<Microsoft.Extensions.Options.IOptions<IntakeOptions>>().Value.BenchmarkFloor)
+        {
+            // Opt-in (Engagement__Intake__BenchmarkFloor=true): the floor the intake accept path is measured against.
+            api.MapPost("/diagnostics/intake-floor", (IntakeFloor floor, CancellationToken ct) => floor.InsertAsync(ct));
+        }
 
         return app;
     }

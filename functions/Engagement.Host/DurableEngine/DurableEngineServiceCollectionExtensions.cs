@@ -33,6 +33,12 @@ public static class DurableEngineServiceCollectionExtensions
             builder.UseGrpc(channel);
             builder.RegisterDirectly();
         });
+        services.AddSingleton<IDurableClientAccessor>(sp => new ServiceDurableClientAccessor(sp.GetRequiredService<DurableTaskClient>()));
         return services;
+    }
+
+    private sealed class ServiceDurableClientAccessor(DurableTaskClient client) : IDurableClientAccessor
+    {
+        public DurableTaskClient? Client => client;
     }
 }

@@ -15,6 +15,8 @@ public static class FollowUpServiceCollectionExtensions
         services.AddSingleton<IFollowUpLinks, LinkIssuerFollowUpLinks>();
         services.AddSingleton<FollowUpStarter>();
         services.AddSingleton<FollowUpHandler>();
+        // Intake hands its events here (registered before intake's logging default).
+        services.AddSingleton<Engagement.Intake.IEventRouter, FollowUpEventRouter>();
         return services;
     }
 }

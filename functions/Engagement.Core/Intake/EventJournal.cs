@@ -1,0 +1,98 @@
+using System.Net;
+using System.Text;
+using Azure;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Engagement.Storage.AzureStorage;
+using Microsoft.Extensions.Options;
+
+namespace Engagement.Intake;
+
+/// <summary>
+/// The event log other features read (<c>{prefix}Events</c>): partition = source, row = the event's deterministic id.
+/// A row is written once (a second write of the same event is a no-op) and flagged <c>Routed</c> after the router
+/// took it, so a crash between the two routes it again rather than never.
+/// </summary>
+public sealed class EventJournal
+{
+    private const int InlineLimit = 60 * 1024;
+    private readonly TableClient table;
+    private readonly BlobContainerClient container;
+    private volatile bool ready;
+
+    public EventJournal(StorageClients storage, IOptions<IntakeOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(storage);
+        ArgumentNullException.ThrowIfNull(options);
+        table = storage.Tables.GetTableClient(options.Value.EventsTable);
+        container = storage.Blobs.GetBlobContainerClient(options.Value.ContainerName);
+    }
+
+    public string TableName => table.Name;
+
+    /// <summary>Writes the event unless present. True when it still has to be routed.</summary>
+    public async Task<bool> RecordAsync(ClinicalEvent e, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        await EnsureAsync(cancellationToken);
+        var existing = await table.GetEntityIfExistsAsync<TableEntity>(e.Source, e.EventId, ["Routed"], cancellationToken);
+        if (existing.HasValue)
+        {
+            return existing.Value!.GetBoolean("Routed") != true;
+        }
+
+        var entity = new TableEntity(e.Source, e.EventId)
+        {
+            ["ResourceType"] = e.ResourceType,
+            ["ResourceId"] = e.ResourceId,
+            ["VersionId"] = e.VersionId,
+            ["Kind"] = e.Kind.ToString(),
+            ["Subscription"] = e.Subscription,
+            ["Topic"] = e.Topic,
+            ["EventNumber"] = e.EventNumber,
+            ["Timestamp"] = e.Timestamp,
+            ["RecordedAt"] = at,
+            ["Routed"] = false,
+        };
+        if (e.ResourceJson is { } json)
+        {
+            var bytes = Encoding.UTF8.GetBytes(json);
+            if (bytes.Length <= InlineLimit)
+            {
+                entity["Resource"] = bytes;
+            }
+            else
+            {
+                var blob = $"events/{e.Source.ToLowerInvariant()}/{e.EventId}.json";
+                await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+                await container.GetBlobClient(blob).UploadAsync(new BinaryData(bytes), overwrite: true, cancellationToken);
+                entity["ResourceBlob"] = blob;
+            }
+        }
+
+        try
+        {
+            await table.AddEntityAsync(entity, cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status == (int)HttpStatusCode.Conflict)
+        {
+            return false;
+        }
+    }
+
+    public async Task MarkRoutedAsync(ClinicalEvent e, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        await table.UpdateEntityAsync(new TableEntity(e.Source, e.EventId) { ["Routed"] = true }, ETag.All, TableUpdateMode.Merge, cancellationToken);
+    }
+
+    private async Task EnsureAsync(CancellationToken cancellationToken)
+    {
+        if (!ready)
+        {
+            await table.CreateIfNotExistsAsync(cancellationToken);
+            ready = true;
+        }
+    }
+}

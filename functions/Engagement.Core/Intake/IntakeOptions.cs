@@ -1,0 +1,102 @@
+namespace Engagement.Intake;
+
+/// <summary>The <c>Engagement:Intake</c> section: limits and storage names of EHR event intake.</summary>
+public sealed class IntakeOptions
+{
+    public const string SectionName = "Engagement:Intake";
+
+    /// <summary>Largest request body accepted, enforced while reading (413 beyond it). Default 5 MB.</summary>
+    public long MaxBodyBytes { get; set; } = 5 * 1024 * 1024;
+
+    /// <summary>Deepest JSON nesting accepted (400 beyond it). FHIR resources rarely nest deeper than 20.</summary>
+    public int MaxJsonDepth { get; set; } = 64;
+
+    /// <summary>
+    /// Prefix of the intake's tables (<c>{Prefix}Inbox</c>, <c>{Prefix}Events</c>, <c>{Prefix}Subscriptions</c>), queue and
+    /// blob container (lower case). Letters and digits only. Tests give each host its own.
+    /// </summary>
+    public string StoragePrefix { get; set; } = "Intake";
+
+    /// <summary>Whether this process drains the intake queue and re-drives unprocessed inbox rows (both default on).</summary>
+    public bool Processing { get; set; } = true;
+
+    /// <summary>How often the sweeper looks for acknowledged notifications nobody processed (a crash before enqueue).</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>An inbox row still unprocessed this long after it was acknowledged is processed by the sweeper.</summary>
+    public TimeSpan RedriveAfter { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a dequeued intake message stays invisible to other consumers while it is processed.</summary>
+    public TimeSpan QueueVisibilityTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Standalone host only: maps <c>POST /api/diagnostics/intake-floor</c>, a bare endpoint doing one table insert per
+    /// request, the floor the intake accept path is measured against (docs/performance.md). Off by default.
+    /// </summary>
+    public bool BenchmarkFloor { get; set; }
+
+    internal string InboxTable => StoragePrefix + "Inbox";
+
+    internal string EventsTable => StoragePrefix + "Events";
+
+    internal string SubscriptionsTable => StoragePrefix + "Subscriptions";
+
+    internal string QueueName => StoragePrefix.ToLowerInvariant();
+
+    internal string ContainerName => StoragePrefix.ToLowerInvariant() + "-inbox";
+}
+
+/// <summary>One EHR (<c>Engagement:Sources:{name}</c>).</summary>
+public sealed class SourceOptions
+{
+    public const string SectionName = "Engagement:Sources";
+
+    /// <summary>The EHR sends <c>Authorization: Bearer {InboundSecret}</c>. A source without one is refused (401).</summary>
+    public string? InboundSecret { get; set; }
+
+    /// <summary>Optional: HMAC-SHA256 of the raw body, lowercase or uppercase hex, in <c>X-Signature</c>.</summary>
+    public string? HmacKey { get; set; }
+
+    /// <summary>The EHR's FHIR base URL: reads for id-only and empty payloads, <c>$events</c>, <c>$status</c>.</summary>
+    public Uri? FhirBaseUrl { get; set; }
+
+    /// <summary>How we authenticate to <see cref="FhirBaseUrl"/>.</summary>
+    public SourceAuthOptions Auth { get; set; } = new();
+
+    /// <summary>
+    /// Search (relative to <see cref="FhirBaseUrl"/>, e.g. <c>Encounter?status=finished</c>) run with <c>_lastUpdated</c> for a
+    /// classic rest-hook ping (empty POST) and as the re-query when <c>$events</c> is not available.
+    /// </summary>
+    public string? Criteria { get; set; }
+
+    /// <summary>Heartbeat period assumed when the Subscription does not state one (backport-heartbeat-period).</summary>
+    public TimeSpan? HeartbeatPeriod { get; set; }
+}
+
+/// <summary><c>Engagement:Sources:{name}:Auth</c>.</summary>
+public sealed class SourceAuthOptions
+{
+    /// <summary><c>none</c> (default), <c>bearer</c> (<see cref="Token"/>) or <c>smart</c> (SMART Backend Services).</summary>
+    public string Type { get; set; } = "none";
+
+    /// <summary>Static bearer token for <c>bearer</c>.</summary>
+    public string? Token { get; set; }
+
+    /// <summary>SMART: the registered client id (iss and sub of the assertion).</summary>
+    public string? ClientId { get; set; }
+
+    /// <summary>SMART: the authorization server's token endpoint (aud of the assertion).</summary>
+    public Uri? TokenUrl { get; set; }
+
+    /// <summary>SMART: scopes requested, e.g. <c>system/*.rs</c>.</summary>
+    public string Scope { get; set; } = "system/*.read";
+
+    /// <summary>SMART: PEM private key (PKCS#8 or PKCS#1/SEC1) matching the registered JWKS.</summary>
+    public string? PrivateKey { get; set; }
+
+    /// <summary>SMART: <c>RS384</c> (default) or <c>ES384</c>.</summary>
+    public string Algorithm { get; set; } = "RS384";
+
+    /// <summary>SMART: the key id (kid) in the JWKS.</summary>
+    public string? KeyId { get; set; }
+}

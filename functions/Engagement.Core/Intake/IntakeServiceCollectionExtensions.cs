@@ -1,0 +1,36 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Engagement.Intake;
+
+public static class IntakeServiceCollectionExtensions
+{
+    /// <summary>Intake services shared by both hosts, including the sweeper (a hosted service).</summary>
+    public static IServiceCollection AddIntake(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<IntakeOptions>().Bind(configuration.GetSection(IntakeOptions.SectionName));
+        services.AddOptions<SourceMap>().Bind(configuration.GetSection(SourceOptions.SectionName));
+        services.AddSingleton<SourceRegistry>();
+        services.AddSingleton<InboundGate>();
+        services.AddSingleton<InboxStore>();
+        services.AddSingleton<IntakeQueue>();
+        services.AddSingleton<EventJournal>();
+        services.AddSingleton<SubscriptionStateStore>();
+        services.AddSingleton<IntakeProcessor>();
+        services.AddSingleton<IntakeHandler>();
+        services.AddSingleton<SourceFhirClients>();
+        services.TryAddSingleton<IEventRouter, LoggingEventRouter>();
+        services.AddHttpClient(SourceFhirClients.HttpClientName).AddStandardResilienceHandler();
+        services.AddHttpClient(SourceFhirClients.TokenClientName).AddStandardResilienceHandler();
+        services.AddHostedService<IntakeEnqueuePump>();
+        services.AddSingleton<IntakeSweeper>();
+        services.AddHostedService(sp => sp.GetRequiredService<IntakeSweeper>());
+        return services;
+    }
+
+    /// <summary>Standalone host only: the queue listener (the Functions app has a queue trigger).</summary>
+    public static IServiceCollection AddIntakeQueueListener(this IServiceCollection services) =>
+        services.AddHostedService<IntakeQueueListener>();
+}

@@ -1,0 +1,190 @@
+using System.Globalization;
+
+namespace Engagement.Intake;
+
+/// <summary>
+/// What we know of one topic subscription at a source. Domain rules for gaps live here: a number beyond
+/// <see cref="LastEventNumber"/> + 1 (in an event, a heartbeat or a query-status) opens a gap; a missing number that
+/// arrives late or is recovered closes it.
+/// </summary>
+public sealed record SubscriptionState(
+    string Source,
+    string Subscription,
+    string? Topic,
+    string? Status,
+    long? LastEventNumber,
+    DateTimeOffset? LastHeartbeat,
+    DateTimeOffset? LastNotification,
+    TimeSpan? HeartbeatPeriod,
+    long GapsFound,
+    long GapsRecovered,
+    IReadOnlyList<long> Missing,
+    string? Error)
+{
+    /// <summary>At most this many missing numbers are remembered (a larger gap still counts in <see cref="GapsFound"/>).</summary>
+    public const int MaxMissing = 5000;
+
+    public static SubscriptionState New(string source, string subscription) =>
+        new(source, subscription, null, null, null, null, null, null, 0, 0, [], null);
+
+    /// <summary>The state after a notification of <paramref name="type"/> with these event numbers arrived at <paramref name="now"/>.</summary>
+    public SubscriptionState Observe(SubscriptionNotification notification, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(notification);
+        var missing = new SortedSet<long>(Missing);
+        var last = LastEventNumber;
+        var found = GapsFound;
+        var recovered = GapsRecovered;
+
+        void Advance(long to)
+        {
+            if (last is null)
+            {
+                last = to;
+                return;
+            }
+
+            if (to > last.Value + 1)
+            {
+                found += to - last.Value - 1;
+                for (var n = last.Value + 1; n < to && missing.Count < MaxMissing; n++)
+                {
+                    missing.Add(n);
+                }
+            }
+
+            if (to > last.Value)
+            {
+                last = to;
+            }
+        }
+
+        switch (notification.Type)
+        {
+            case NotificationType.Handshake:
+                last ??= notification.EventsSinceSubscriptionStart ?? 0;
+                break;
+            case NotificationType.EventNotification or NotificationType.QueryEvent:
+                foreach (var number in notification.Events.Select(e => e.Number).Order())
+                {
+                    if (last is null)
+                    {
+                        last = number;
+                    }
+                    else if (number <= last.Value)
+                    {
+                        recovered += missing.Remove(number) ? 1 : 0;
+                    }
+                    else
+                    {
+                        Advance(number);
+                    }
+                }
+
+                break;
+            default:
+                // heartbeat, query-status: events-since-subscription-start says how many there were.
+                if (notification.EventsSinceSubscriptionStart is { } since)
+                {
+                    if (last is null)
+                    {
+                        last = since;
+                    }
+                    else if (since > last.Value)
+                    {
+                        // events-since-subscription-start counts the events: every number up to it should have arrived.
+                        Advance(since + 1);
+                        last = since;
+                    }
+                }
+
+                break;
+        }
+
+        var error = notification.Errors.Count > 0 ? string.Join(',', notification.Errors)
+            : notification.Status == "error" ? "error" : (notification.Status == "active" ? null : Error);
+        return this with
+        {
+            Topic = notification.Topic ?? Topic,
+            Status = notification.Status ?? Status,
+            LastEventNumber = last,
+            LastHeartbeat = notification.Type is NotificationType.Heartbeat or NotificationType.Handshake ? now : LastHeartbeat,
+            LastNotification = now,
+            GapsFound = found,
+            GapsRecovered = recovered,
+            Missing = [.. missing],
+            Error = error,
+        };
+    }
+
+    /// <summary>These numbers were obtained (recovered through <c>$events</c> or a re-query).</summary>
+    public SubscriptionState Recovered(IEnumerable<long> numbers)
+    {
+        var missing = new SortedSet<long>(Missing);
+        var count = numbers.Count(missing.Remove);
+        return this with { Missing = [.. missing], GapsRecovered = GapsRecovered + count };
+    }
+
+    /// <summary>Heartbeats overdue: nothing heard for longer than the heartbeat period.</summary>
+    public bool IsStale(DateTimeOffset now)
+    {
+        var heard = LastNotification ?? LastHeartbeat;
+        return HeartbeatPeriod is { } period && heard is { } at && now - at > period;
+    }
+
+    internal string MissingText => string.Join(',', Missing.Select(n => n.ToString(CultureInfo.InvariantCulture)));
+
+    internal static IReadOnlyList<long> ParseMissing(string? text) =>
+        string.IsNullOrEmpty(text) ? [] : [.. text.Split(',').Select(t => long.Parse(t, CultureInfo.InvariantCulture))];
+
+    /// <summary>Missing numbers grouped into contiguous ranges, for <c>$events</c>.</summary>
+    public IEnumerable<(long From, long To)> MissingRanges()
+    {
+        long? start = null;
+        long previous = 0;
+        foreach (var n in Missing)
+        {
+            if (start is null)
+            {
+                start = n;
+            }
+            else if (n != previous + 1)
+            {
+                yield return (start.Value, previous);
+                start = n;
+            }
+
+            previous = n;
+        }
+
+        if (start is not null)
+        {
+            yield return (start.Value, previous);
+        }
+    }
+}
+
+/// <summary>The operator's view of <c>GET /api/subscriptions/{source}</c>.</summary>
+public sealed record SubscriptionsView(string Source, IReadOnlyList<SubscriptionView> Subscriptions);
+
+public sealed record SubscriptionView(
+    string Subscription,
+    string? Topic,
+    string? Status,
+    bool Stale,
+    long? LastEventNumber,
+    DateTimeOffset? LastHeartbeat,
+    DateTimeOffset? LastNotification,
+    double? HeartbeatPeriodSeconds,
+    long GapsFound,
+    long GapsRecovered,
+    IReadOnlyList<long> Missing,
+    string? Error)
+{
+    public static SubscriptionView From(SubscriptionState state, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        return new(state.Subscription, state.Topic, state.Status, state.IsStale(now), state.LastEventNumber, state.LastHeartbeat,
+            state.LastNotification, state.HeartbeatPeriod?.TotalSeconds, state.GapsFound, state.GapsRecovered, state.Missing, state.Error);
+    }
+}

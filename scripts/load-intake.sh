@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Load for the intake accept path vs the floor (one table insert per request), same host, same Azurite, same run.
+# Usage: scripts/load-intake.sh [SECONDS] [RATE]     (loopback only; stops everything it started)
+# Prints the load client's lines; docs/performance.md records them.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+seconds="${1:-15}"; rate="${2:-200}"
+data="$(mktemp -d "${TMPDIR:-/tmp}/engagement-load.XXXXXX")"
+host_pid=""
+cleanup() {
+  [ -n "$host_pid" ] && kill "$host_pid" 2>/dev/null && wait "$host_pid" 2>/dev/null || true
+  [ -n "${azurite_pid:-}" ] && kill "$azurite_pid" 2>/dev/null && wait "$azurite_pid" 2>/dev/null || true
+  rm -rf "$data"
+}
+trap cleanup EXIT
+# In-memory Azurite: its disk persistence rewrites the whole database as it grows and stalls every request alike.
+azurite_pid=""
+read -r blob queue table < <(python3 -c 'import socket
+ss=[socket.socket() for _ in range(3)]
+[s.bind(("127.0.0.1",0)) for s in ss]
+print(*[s.getsockname()[1] for s in ss]); [s.close() for s in ss]')
+node_modules/.bin/azurite --silent --skipApiVersionCheck --disableProductStyleUrl --loose --inMemoryPersistence \
+  --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 --blobPort "$blob" --queuePort "$queue" --tablePort "$table" >"$data/azurite.log" 2>&1 &
+azurite_pid=$!
+for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$table") 2>/dev/null && break; sleep 0.1; done
+key="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+storage="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$key;BlobEndpoint=http://127.0.0.1:$blob/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$queue/devstoreaccount1;TableEndpoint=http://127.0.0.1:$table/devstoreaccount1;"
+dotnet build functions/Engagement.Host/Engagement.Host.csproj -c Release -nologo -v quiet -clp:ErrorsOnly
+dotnet build tests/Engagement.Intake.Benchmarks/Engagement.Intake.Benchmarks.csproj -c Release -nologo -v quiet -clp:ErrorsOnly
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"
+
+start_host() { # $1 = Engagement__Intake__Processing
+  AzureWebJobsStorage="$storage" ASPNETCORE_URLS="http://127.0.0.1:$port" Engagement__AdminKey=load-admin \
+  Engagement__Intake__BenchmarkFloor=true Engagement__Intake__Processing="$1" Engagement__Intake__StoragePrefix="Load$RANDOM" \
+  Engagement__Sources__load__InboundSecret=load-secret Logging__LogLevel__Engagement=Warning \
+    dotnet functions/Engagement.Host/bin/Release/net10.0/Engagement.Host.dll >"$data/host.log" 2>&1 &
+  host_pid=$!
+  for _ in $(seq 1 150); do curl -fs "http://127.0.0.1:$port/api/health" >/dev/null && return 0; sleep 0.2; done
+  echo "host did not start" >&2; tail -20 "$data/host.log" >&2; exit 1
+}
+stop_host() { kill "$host_pid"; wait "$host_pid" 2>/dev/null || true; host_pid=""; }
+load() { dotnet tests/Engagement.Intake.Benchmarks/bin/Release/net10.0/Engagement.Intake.Benchmarks.dll load \
+  --url "http://127.0.0.1:$port" --seconds "$seconds" --rate "$rate" --workers 16 --target "$1"; }
+
+echo "# $(date -u +%FT%TZ) $(nproc) cores, $(uname -sr), $(dotnet --version), ${seconds}s per phase"
+echo "## processing on (queue listener and sweeper running in the same host)"
+start_host true
+load floor; load intake; load floor
+stop_host
+echo "## processing off (accept path only)"
+start_host false
+load floor; load intake
+stop_host

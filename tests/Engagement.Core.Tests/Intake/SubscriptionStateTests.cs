@@ -1,0 +1,103 @@
+using System.Text;
+using Engagement.Intake;
+
+namespace Engagement.Core.Tests.Intake;
+
+public sealed class SubscriptionStateTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 24, 10, 0, 0, TimeSpan.Zero);
+
+    private static SubscriptionNotification Notification(string type, long? since, params long[] numbers)
+    {
+        var events = string.Concat(numbers.Select(n => $",{{\"name\":\"notification-event\",\"part\":[{{\"name\":\"event-number\",\"valueString\":\"{n}\"}}]}}"));
+        var sinceJson = since is null ? "" : $",{{\"name\":\"events-since-subscription-start\",\"valueString\":\"{since}\"}}";
+        var json = $"{{\"resourceType\":\"Bundle\",\"type\":\"history\",\"entry\":[{{\"resource\":{{\"resourceType\":\"Parameters\",\"parameter\":[{{\"name\":\"subscription\",\"valueReference\":{{\"reference\":\"Subscription/s1\"}}}},{{\"name\":\"status\",\"valueCode\":\"active\"}},{{\"name\":\"type\",\"valueCode\":\"{type}\"}}{sinceJson}{events}]}}}}]}}";
+        var parsed = NotificationParser.Parse(Encoding.UTF8.GetBytes(json), 64, out var problem);
+        Assert.Null(problem);
+        return parsed!;
+    }
+
+    [Fact]
+    public void Consecutive_events_leave_no_gap()
+    {
+        var state = SubscriptionState.New("ehr", "Subscription/s1")
+            .Observe(Notification("handshake", 0), Now)
+            .Observe(Notification("event-notification", 1, 1), Now)
+            .Observe(Notification("event-notification", 3, 2, 3), Now);
+        Assert.Equal(3, state.LastEventNumber);
+        Assert.Equal(0, state.GapsFound);
+        Assert.Empty(state.Missing);
+    }
+
+    [Fact]
+    public void A_skipped_number_is_a_gap_and_its_late_arrival_closes_it()
+    {
+        var state = SubscriptionState.New("ehr", "Subscription/s1")
+            .Observe(Notification("handshake", 0), Now)
+            .Observe(Notification("event-notification", 1, 1), Now)
+            .Observe(Notification("event-notification", 4, 4), Now);
+        Assert.Equal([2L, 3L], state.Missing);
+        Assert.Equal(2, state.GapsFound);
+        Assert.Equal([(2L, 3L)], state.MissingRanges());
+
+        state = state.Observe(Notification("event-notification", 4, 3), Now);
+        Assert.Equal([2L], state.Missing);
+        Assert.Equal(1, state.GapsRecovered);
+        Assert.Equal(4, state.LastEventNumber);
+    }
+
+    [Theory]
+    [InlineData("heartbeat")]
+    [InlineData("query-status")]
+    public void Events_since_start_beyond_the_last_number_opens_a_gap(string type)
+    {
+        var state = SubscriptionState.New("ehr", "Subscription/s1")
+            .Observe(Notification("event-notification", 2, 2), Now)
+            .Observe(Notification(type, 5), Now);
+        Assert.Equal([3L, 4L, 5L], state.Missing);
+        Assert.Equal(5, state.LastEventNumber);
+        Assert.Equal(3, state.GapsFound);
+    }
+
+    [Fact]
+    public void Heartbeat_repeating_the_last_event_opens_nothing()
+    {
+        var state = SubscriptionState.New("ehr", "Subscription/s1")
+            .Observe(Notification("event-notification", 1, 1), Now)
+            .Observe(Notification("heartbeat", 1, 1), Now.AddMinutes(1));
+        Assert.Equal(1, state.LastEventNumber);
+        Assert.Empty(state.Missing);
+        Assert.Equal(Now.AddMinutes(1), state.LastHeartbeat);
+    }
+
+    [Fact]
+    public void Recovered_numbers_close_the_gap_and_count()
+    {
+        var state = SubscriptionState.New("ehr", "Subscription/s1")
+            .Observe(Notification("event-notification", 1, 1), Now)
+            .Observe(Notification("event-notification", 5, 5), Now)
+            .Recovered([2, 3, 4, 99]);
+        Assert.Empty(state.Missing);
+        Assert.Equal(3, state.GapsRecovered);
+    }
+
+    [Fact]
+    public void Stale_when_nothing_was_heard_for_longer_than_the_heartbeat_period()
+    {
+        var state = SubscriptionState.New("ehr", "Subscription/s1").Observe(Notification("heartbeat", 0), Now) with { HeartbeatPeriod = TimeSpan.FromMinutes(5) };
+        Assert.False(state.IsStale(Now.AddMinutes(4)));
+        Assert.True(state.IsStale(Now.AddMinutes(6)));
+        Assert.False((state with { HeartbeatPeriod = null }).IsStale(Now.AddDays(1)));
+    }
+
+    [Fact]
+    public void Error_status_is_reported_and_cleared_when_active_again()
+    {
+        var state = SubscriptionState.New("ehr", "Subscription/s1").Observe(Notification("heartbeat", 0), Now);
+        var json = "{\"resourceType\":\"Bundle\",\"type\":\"history\",\"entry\":[{\"resource\":{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"subscription\",\"valueReference\":{\"reference\":\"Subscription/s1\"}},{\"name\":\"status\",\"valueCode\":\"error\"},{\"name\":\"type\",\"valueCode\":\"query-status\"},{\"name\":\"error\",\"valueCodeableConcept\":{\"coding\":[{\"code\":\"delivery-failure\"}]}}]}}]}";
+        var error = state.Observe(NotificationParser.Parse(Encoding.UTF8.GetBytes(json), 64, out _)!, Now);
+        Assert.Equal("error", error.Status);
+        Assert.Equal("delivery-failure", error.Error);
+        Assert.Null(error.Observe(Notification("heartbeat", 0), Now).Error);
+    }
+}

@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+
+namespace Engagement.Intake.Benchmarks;
+
+/// <summary>
+/// Load for the intake accept path: a closed loop (N workers, as fast as answers come) for throughput, then an open loop at
+/// a fixed rate whose latency counts from each request's scheduled start (no coordinated omission). Every intake request
+/// is a distinct notification (new event number), so each one is a real insert, never the duplicate path. Loopback only.
+/// </summary>
+internal static class LoadClient
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var options = args.Select((a, i) => (a, i)).Where(t => t.a.StartsWith("--", StringComparison.Ordinal))
+            .ToDictionary(t => t.a[2..], t => t.i + 1 < args.Length ? args[t.i + 1] : "");
+        var baseUrl = new Uri(options.GetValueOrDefault("url", "http://127.0.0.1:7071"));
+        if (!baseUrl.IsLoopback)
+        {
+            Console.Error.WriteLine("The load client only targets loopback addresses.");
+            return 2;
+        }
+
+        var target = options.GetValueOrDefault("target", "intake");
+        var seconds = double.Parse(options.GetValueOrDefault("seconds", "15"), CultureInfo.InvariantCulture);
+        var workers = int.Parse(options.GetValueOrDefault("workers", "16"), CultureInfo.InvariantCulture);
+        var rate = int.Parse(options.GetValueOrDefault("rate", "200"), CultureInfo.InvariantCulture);
+        var secret = options.GetValueOrDefault("secret", "load-secret");
+        var template = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "notification-full-resource.json"))
+            .Replace("sub-encounters", "sub-load-" + Guid.NewGuid().ToString("N")[..8], StringComparison.Ordinal);
+        var number = 0L;
+
+        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = Math.Max(workers, 64), PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+        {
+            BaseAddress = baseUrl,
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+
+        HttpRequestMessage NewRequest()
+        {
+            if (target == "floor")
+            {
+                return new HttpRequestMessage(HttpMethod.Post, new Uri("/api/diagnostics/intake-floor", UriKind.Relative));
+            }
+
+            var n = Interlocked.Increment(ref number).ToString(CultureInfo.InvariantCulture);
+            var body = template.Replace("\"valueString\": \"1\"", $"\"valueString\": \"{n}\"", StringComparison.Ordinal);
+            var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/api/notifications/load", UriKind.Relative))
+            {
+                Content = new ByteArrayContent(Encoding.UTF8.GetBytes(body)),
+            };
+            request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse("application/fhir+json; charset=utf-8");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+            return request;
+        }
+
+        async Task<(bool Ok, double Ms)> SendAsync(long scheduledTicks)
+        {
+            using var request = NewRequest();
+            try
+            {
+                using var response = await client.SendAsync(request);
+                return (response.IsSuccessStatusCode, Stopwatch.GetElapsedTime(scheduledTicks).TotalMilliseconds);
+            }
+            catch (HttpRequestException)
+            {
+                return (false, Stopwatch.GetElapsedTime(scheduledTicks).TotalMilliseconds);
+            }
+        }
+
+        // Warm-up: connections, JIT, table creation.
+        for (var i = 0; i < 50; i++)
+        {
+            await SendAsync(Stopwatch.GetTimestamp());
+        }
+
+        // Closed loop: throughput.
+        var closedEnd = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
+        var closed = await Task.WhenAll(Enumerable.Range(0, workers).Select(async _ =>
+        {
+            var list = new List<(bool Ok, double Ms)>();
+            while (Stopwatch.GetTimestamp() < closedEnd)
+            {
+                list.Add(await SendAsync(Stopwatch.GetTimestamp()));
+            }
+
+            return list;
+        }));
+        var all = closed.SelectMany(l => l).ToList();
+        Report($"{target} closed loop, {workers} workers", all, seconds);
+
+        // Open loop at a fixed rate: latency from the scheduled start.
+        var count = (int)(rate * seconds);
+        var start = Stopwatch.GetTimestamp();
+        var tasks = new List<Task<(bool Ok, double Ms)>>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var scheduled = start + (long)(i * (double)Stopwatch.Frequency / rate);
+            var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), scheduled);
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait);
+            }
+
+            tasks.Add(SendAsync(scheduled));
+        }
+
+        Report($"{target} open loop at {rate} req/s", [.. await Task.WhenAll(tasks)], seconds);
+        return 0;
+    }
+
+    private static void Report(string name, List<(bool Ok, double Ms)> results, double seconds)
+    {
+        var ok = results.Where(r => r.Ok).Select(r => r.Ms).Order().ToArray();
+        double P(double q) => ok.Length == 0 ? double.NaN : ok[Math.Min(ok.Length - 1, (int)Math.Ceiling(q * ok.Length) - 1)];
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{name}: {ok.Length / seconds:F0} ok/s, {results.Count - ok.Length} failed, p50 {P(0.50):F1} ms, p95 {P(0.95):F1} ms, p99 {P(0.99):F1} ms, max {(ok.Length == 0 ? double.NaN : ok[^1]):F1} ms"));
+    }
+}

@@ -1,0 +1,181 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Engagement.Integration.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Engagement.Integration.Tests.Intake;
+
+/// <summary>
+/// The EHR's FHIR server for intake tests: a Kestrel app on a free loopback port answering reads, vreads,
+/// <c>Subscription/{id}</c>, <c>$events</c>, <c>$status</c> and an Encounter search. Every request path is recorded.
+/// </summary>
+public sealed class FakeFhirServer : IAsyncDisposable
+{
+    private readonly WebApplication app;
+
+    public FakeFhirServer()
+    {
+        Port = TestEnvironment.FreeTcpPort();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{Port}");
+        app = builder.Build();
+        app.Use(async (context, next) =>
+        {
+            Requests.Enqueue(context.Request.Path + context.Request.QueryString);
+            Authorizations.Enqueue($"{context.Request.Path} {context.Request.Headers.Authorization}");
+            await next();
+        });
+        app.MapPost("/token", async (HttpRequest request) =>
+        {
+            // SMART Backend Services token endpoint: verify the client assertion with the registered public key.
+            var form = await request.ReadFormAsync();
+            var parts = form["client_assertion"].ToString().Split('.');
+            var valid = form["grant_type"] == "client_credentials"
+                && form["client_assertion_type"] == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+                && parts.Length == 3
+                && SmartKey.VerifyData(System.Text.Encoding.ASCII.GetBytes(parts[0] + "." + parts[1]), FromBase64Url(parts[2]), System.Security.Cryptography.HashAlgorithmName.SHA384, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+            return valid
+                ? Results.Json(new { access_token = IssuedToken, token_type = "bearer", expires_in = 300, scope = form["scope"].ToString() })
+                : Results.Json(new { error = "invalid_client" }, statusCode: 400);
+        });
+        app.MapGet("/fhir/Subscription/{id}/$events", (string id, long eventsSinceNumber, long eventsUntilNumber) =>
+            EventsSupported ? Fhir(QueryEventBundle(id, eventsSinceNumber, eventsUntilNumber)) : Results.Text("{\"resourceType\":\"OperationOutcome\",\"issue\":[{\"severity\":\"error\",\"code\":\"not-supported\"}]}", "application/fhir+json", statusCode: 404));
+        app.MapGet("/fhir/Subscription/{id}/$status", (string id) => Fhir(StatusBundle(id)));
+        app.MapGet("/fhir/Subscription/{id}", (string id) => Fhir(new JsonObject
+        {
+            ["resourceType"] = "Subscription",
+            ["id"] = id,
+            ["status"] = "active",
+            ["reason"] = "test",
+            ["criteria"] = "http://hl7.org/SubscriptionTopic/encounter-complete",
+            ["channel"] = new JsonObject
+            {
+                ["extension"] = new JsonArray(new JsonObject
+                {
+                    ["url"] = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-heartbeat-period",
+                    ["valueUnsignedInt"] = HeartbeatSeconds,
+                }),
+                ["type"] = "rest-hook",
+            },
+        }));
+        app.MapGet("/fhir/Encounter", () => Fhir(new JsonObject
+        {
+            ["resourceType"] = "Bundle",
+            ["type"] = "searchset",
+            ["entry"] = new JsonArray([.. SearchResults.Select(id => new JsonObject { ["resource"] = Encounter(id, "1"), ["search"] = new JsonObject { ["mode"] = "match" } })]),
+        }));
+        app.MapGet("/fhir/{type}/{id}", (string type, string id) => Read(type, id, null));
+        app.MapGet("/fhir/{type}/{id}/_history/{vid}", (string type, string id, string vid) => Read(type, id, vid));
+        app.StartAsync().GetAwaiter().GetResult();
+    }
+
+    public const string IssuedToken = "issued-access-token";
+
+    public int Port { get; }
+
+    /// <summary>The SMART client's key pair; the host gets the private key as configuration.</summary>
+    public System.Security.Cryptography.RSA SmartKey { get; } = System.Security.Cryptography.RSA.Create(2048);
+
+    public Uri TokenUrl => new($"http://127.0.0.1:{Port}/token");
+
+    /// <summary>"path Authorization-header" of every request.</summary>
+    public ConcurrentQueue<string> Authorizations { get; } = new();
+
+    private static byte[] FromBase64Url(string s)
+    {
+        var b = s.Replace('-', '+').Replace('_', '/');
+        return Convert.FromBase64String(b.PadRight(b.Length + ((4 - (b.Length % 4)) % 4), '='));
+    }
+
+    public Uri BaseUrl => new($"http://127.0.0.1:{Port}/fhir");
+
+    public ConcurrentQueue<string> Requests { get; } = new();
+
+    /// <summary>False: <c>$events</c> answers 404, as on servers without it.</summary>
+    public bool EventsSupported { get; set; } = true;
+
+    public int HeartbeatSeconds { get; set; } = 3600;
+
+    /// <summary>Encounter ids the search returns.</summary>
+    public IList<string> SearchResults { get; } = new List<string>();
+
+    /// <summary>Encounter ids that read as 410 Gone.</summary>
+    public ISet<string> Deleted { get; } = new HashSet<string>();
+
+    public static JsonObject Encounter(string id, string version) => new()
+    {
+        ["resourceType"] = "Encounter",
+        ["id"] = id,
+        ["meta"] = new JsonObject { ["versionId"] = version },
+        ["status"] = "finished",
+        ["class"] = new JsonObject { ["system"] = "http://terminology.hl7.org/CodeSystem/v3-ActCode", ["code"] = "IMP" },
+        ["subject"] = new JsonObject { ["reference"] = "Patient/pat-77", ["display"] = "Rosalind Quennell-Marsh" },
+    };
+
+    private IResult Read(string type, string id, string? version)
+    {
+        if (Deleted.Contains(id))
+        {
+            return Results.Text("{\"resourceType\":\"OperationOutcome\",\"issue\":[{\"severity\":\"error\",\"code\":\"deleted\"}]}", "application/fhir+json", statusCode: 410);
+        }
+
+        if (type != "Encounter")
+        {
+            return Results.Text("{\"resourceType\":\"OperationOutcome\",\"issue\":[{\"severity\":\"error\",\"code\":\"not-found\"}]}", "application/fhir+json", statusCode: 404);
+        }
+
+        return Fhir(Encounter(id, version ?? "1"));
+    }
+
+    /// <summary>Event n of any subscription is Encounter <c>enc-ev{n}</c> version 1, full-resource.</summary>
+    private static JsonObject QueryEventBundle(string subscriptionId, long from, long to)
+    {
+        var parameters = StatusParameters(subscriptionId, "query-event", to);
+        var entries = new JsonArray(new JsonObject { ["fullUrl"] = "urn:uuid:" + Guid.NewGuid(), ["resource"] = parameters });
+        for (var n = from; n <= to; n++)
+        {
+            var id = "enc-ev" + n.ToString(CultureInfo.InvariantCulture);
+            ((JsonArray)parameters["parameter"]!).Add(new JsonObject
+            {
+                ["name"] = "notification-event",
+                ["part"] = new JsonArray(
+                    new JsonObject { ["name"] = "event-number", ["valueString"] = n.ToString(CultureInfo.InvariantCulture) },
+                    new JsonObject { ["name"] = "focus", ["valueReference"] = new JsonObject { ["reference"] = "Encounter/" + id } }),
+            });
+            entries.Add(new JsonObject { ["fullUrl"] = "http://127.0.0.1/fhir/Encounter/" + id, ["resource"] = Encounter(id, "1") });
+        }
+
+        return new JsonObject { ["resourceType"] = "Bundle", ["type"] = "history", ["entry"] = entries };
+    }
+
+    private static JsonObject StatusBundle(string subscriptionId) => new()
+    {
+        ["resourceType"] = "Bundle",
+        ["type"] = "history",
+        ["entry"] = new JsonArray(new JsonObject { ["fullUrl"] = "urn:uuid:" + Guid.NewGuid(), ["resource"] = StatusParameters(subscriptionId, "query-status", 0) }),
+    };
+
+    private static JsonObject StatusParameters(string subscriptionId, string type, long since) => new()
+    {
+        ["resourceType"] = "Parameters",
+        ["parameter"] = new JsonArray(
+            new JsonObject { ["name"] = "subscription", ["valueReference"] = new JsonObject { ["reference"] = "Subscription/" + subscriptionId } },
+            new JsonObject { ["name"] = "status", ["valueCode"] = "active" },
+            new JsonObject { ["name"] = "type", ["valueCode"] = type },
+            new JsonObject { ["name"] = "events-since-subscription-start", ["valueString"] = since.ToString(CultureInfo.InvariantCulture) }),
+    };
+
+    private static IResult Fhir(JsonObject body) => Results.Text(body.ToJsonString(), "application/fhir+json");
+
+    public async ValueTask DisposeAsync()
+    {
+        await app.StopAsync();
+        await app.DisposeAsync();
+        SmartKey.Dispose();
+    }
+}
