@@ -32,3 +32,14 @@ public sealed class InvocationDurableClientAccessor : IDurableClientAccessor
         public void Dispose() => Current.Value = previous;
     }
 }
+
+/// <summary>
+/// The default: the <see cref="DurableTaskClient"/> registered in the container (the standalone host's gRPC
+/// client, a test host's client), resolved when first asked so registration order does not matter.
+/// </summary>
+public sealed class ServiceProviderDurableClientAccessor(IServiceProvider services) : IDurableClientAccessor
+{
+    private readonly Lazy<DurableTaskClient?> client = new(() => (DurableTaskClient?)services.GetService(typeof(DurableTaskClient)));
+
+    public DurableTaskClient? Client => client.Value;
+}

@@ -33,12 +33,7 @@ public static class DurableEngineServiceCollectionExtensions
             builder.UseGrpc(channel);
             builder.RegisterDirectly();
         });
-        services.AddSingleton<IDurableClientAccessor>(sp => new ServiceDurableClientAccessor(sp.GetRequiredService<DurableTaskClient>()));
+        services.AddSingleton<IDurableClientAccessor, ServiceProviderDurableClientAccessor>();
         return services;
-    }
-
-    private sealed class ServiceDurableClientAccessor(DurableTaskClient client) : IDurableClientAccessor
-    {
-        public DurableTaskClient? Client => client;
     }
 }

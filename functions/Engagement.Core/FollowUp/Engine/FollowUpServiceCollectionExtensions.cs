@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Engagement.FollowUp.Engine;
 
@@ -17,6 +18,7 @@ public static class FollowUpServiceCollectionExtensions
         services.AddSingleton<FollowUpHandler>();
         // Intake hands its events here (registered before intake's logging default).
         services.AddSingleton<Engagement.Intake.IEventRouter, FollowUpEventRouter>();
+        services.TryAddSingleton<Engagement.Durable.IDurableClientAccessor, Engagement.Durable.ServiceProviderDurableClientAccessor>();
         return services;
     }
 }
