@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using Engagement.Http;
@@ -55,6 +56,8 @@ public sealed class IntakeProcessor(
     public async Task<bool> ProcessAsync(IntakeWorkItem work, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(work);
+        using var span = EngagementTelemetry.StartContinued("intake.process", ActivityKind.Consumer, work.TraceParent);
+        span?.SetTag("engagement.source", work.Source);
         var item = await inbox.GetAsync(work.Source, work.Key, cancellationToken);
         if (item is null || item.Processed)
         {

@@ -7,8 +7,11 @@ using Microsoft.Extensions.Options;
 
 namespace Engagement.Intake;
 
-/// <summary>The work item on the intake queue: which inbox row to process.</summary>
-public sealed record IntakeWorkItem(string Source, string Key)
+/// <summary>
+/// The work item on the intake queue: which inbox row to process, and the W3C traceparent of the request that
+/// stored it (telemetry only; null for rows the sweeper finds).
+/// </summary>
+public sealed record IntakeWorkItem(string Source, string Key, string? TraceParent = null)
 {
     public BinaryData ToBinaryData() => BinaryData.FromObjectAsJson(this);
 

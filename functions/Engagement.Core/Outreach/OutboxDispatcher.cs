@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Engagement.Outreach.Transports;
 using Engagement.Telemetry;
 using Microsoft.Extensions.Logging;
@@ -20,6 +21,9 @@ public sealed class OutboxDispatcher(OutboxStore outbox, IOutreachTransport tran
         {
             foreach (var entry in await outbox.GetPendingAsync(shard, BatchSize, cancellationToken))
             {
+                using var span = EngagementTelemetry.StartContinued("outreach.dispatch", ActivityKind.Producer, entry.Message.TraceParent);
+                span?.SetTag("engagement.message", entry.Message.MessageId);
+                span?.SetTag("engagement.channel", entry.Message.Channel);
                 await transport.SendAsync(entry.Message, cancellationToken);
                 await outbox.MarkSentAsync(entry, time.GetUtcNow(), cancellationToken);
                 EngagementTelemetry.MessagesSent.Add(1,

@@ -36,6 +36,9 @@ public sealed record OutreachMessage
 
     public DateTimeOffset CreatedAt { get; init; }
 
+    /// <summary>W3C traceparent of the span that decided to send (telemetry: dispatch continues that trace).</summary>
+    public string? TraceParent { get; init; }
+
     /// <summary>A stable id from the parts that make a message unique (hashed: no PHI in ids).</summary>
     public static string CreateId(params string[] parts)
     {

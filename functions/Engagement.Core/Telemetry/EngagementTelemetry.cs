@@ -13,6 +13,20 @@ public static class EngagementTelemetry
 
     public static readonly ActivitySource Source = new(Name);
 
+    /// <summary>
+    /// Starts a span continuing the trace whose W3C <c>traceparent</c> was stored with the work (an intake queue item,
+    /// a follow-up run's input, an outbox message), so one trace follows a notification from the EHR's request through
+    /// intake, the orchestration's activities and outreach. Without a stored parent the current span (if any) is used.
+    /// </summary>
+    public static Activity? StartContinued(string name, ActivityKind kind, string? traceParent)
+    {
+        var parent = ActivityContext.TryParse(traceParent, null, isRemote: true, out var stored) ? stored : default;
+        return Source.StartActivity(name, kind, parent);
+    }
+
+    /// <summary>The W3C <c>traceparent</c> of the current span, to store with work that continues elsewhere.</summary>
+    public static string? CurrentTraceParent => Activity.Current is { IdFormat: ActivityIdFormat.W3C } current ? current.Id : null;
+
     private static readonly Meter Meter = new(Name);
 
     /// <summary>EHR events acknowledged (stored) at intake. Tags: source, channel (rest-hook, event-grid…).</summary>

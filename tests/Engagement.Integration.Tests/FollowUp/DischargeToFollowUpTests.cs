@@ -91,5 +91,8 @@ public sealed class DischargeToFollowUpTests
         using var tasks = StandaloneHost.AdminRequest(HttpMethod.Get, $"/api/fhir/Task?patient={patientId}");
         var bundle = new FhirJsonDeserializer().Deserialize<Bundle>(await (await host.Client.SendAsync(tasks)).Content.ReadAsStringAsync())!;
         Assert.Equal(6, bundle.Total); // 3 activities + 3 escalations
+
+        // What the engine produced conforms to our profiles (fhir-profiles/), read back through the facade.
+        await Conformance.AssertProducedResourcesConformAsync(host, patientId, "CarePlan", "Task", "Communication");
     }
 }

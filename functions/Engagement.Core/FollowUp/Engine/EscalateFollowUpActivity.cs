@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using Engagement.Fhir;
 using Engagement.Outreach;
+using Engagement.Telemetry;
 using Hl7.Fhir.Model;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Configuration;
@@ -24,6 +26,9 @@ public sealed class EscalateFollowUpActivity(
         var ct = CancellationToken.None;
         var run = input.Run;
         var occurrence = input.Occurrence;
+        using var span = EngagementTelemetry.StartContinued("followup.escalate", ActivityKind.Internal, run.TraceParent);
+        span?.SetTag("engagement.instance", run.InstanceId);
+        span?.SetTag("engagement.occurrence", occurrence.Key);
         var now = time.GetUtcNow();
         var policy = run.Protocol.Activities.First(a => a.Id == occurrence.ActivityId).Escalation;
         var reason = policy?.Reason ?? $"no response to '{occurrence.Title}'";
@@ -69,6 +74,7 @@ public sealed class EscalateFollowUpActivity(
             InstanceId = run.InstanceId,
             ActivityId = occurrence.ActivityId,
             CreatedAt = now,
+            TraceParent = EngagementTelemetry.CurrentTraceParent,
         }, ct);
         await index.AppendAsync(run.InstanceId, now, "escalated", occurrence.Key, policy?.Priority ?? "routine", ct);
         return taskId;

@@ -8,7 +8,8 @@ public sealed record FollowUpInput(
     string Source,
     string TriggerType,
     string TriggerId,
-    DateTimeOffset AnchorUtc);
+    DateTimeOffset AnchorUtc,
+    string? TraceParent = null);
 
 /// <summary>The run laid out in time (UTC, already scaled by SecondsPerDay), as the orchestrator walks it.</summary>
 public sealed record FollowUpPlan(string CarePlanId, IReadOnlyList<PlannedOccurrence> Occurrences);

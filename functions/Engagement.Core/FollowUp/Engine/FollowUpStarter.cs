@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using Engagement.Fhir;
+using Engagement.Telemetry;
 using Hl7.Fhir.Model;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
@@ -74,6 +76,9 @@ public sealed class FollowUpStarter(
             return false;
         }
 
+        using var span = EngagementTelemetry.StartContinued("followup.start", ActivityKind.Producer, input.TraceParent);
+        span?.SetTag("engagement.protocol", input.Protocol.Id);
+        span?.SetTag("engagement.instance", input.InstanceId);
         try
         {
             await client.ScheduleNewOrchestrationInstanceAsync(
@@ -162,7 +167,7 @@ public sealed class FollowUpStarter(
         var zone = PlanFollowUpActivity.PatientPreferencesFor(patient, defaults.Value).TimeZone;
         var anchor = protocol.ResolveAnchor(resource, receivedAt, zone);
         var instanceId = FollowUpInstanceId.For(protocol.Id, patientId, resource.TypeName, resource.Id!);
-        return new FollowUpInput(instanceId, protocol, patientId, source, resource.TypeName, resource.Id!, anchor);
+        return new FollowUpInput(instanceId, protocol, patientId, source, resource.TypeName, resource.Id!, anchor, EngagementTelemetry.CurrentTraceParent);
     }
 
     private async Task CancelAllForPatientAsync(DurableTaskClient client, string patientId, string reason, CancellationToken cancellationToken)

@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using System.Globalization;
 using Engagement.Fhir;
 using Engagement.Hosting;
 using Engagement.Outreach;
+using Engagement.Telemetry;
 using Hl7.Fhir.Model;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Options;
@@ -30,6 +32,10 @@ public sealed class SendOutreachActivity(
         var ct = CancellationToken.None;
         var run = input.Run;
         var occurrence = input.Occurrence;
+        using var span = EngagementTelemetry.StartContinued("followup.send", ActivityKind.Internal, run.TraceParent);
+        span?.SetTag("engagement.instance", run.InstanceId);
+        span?.SetTag("engagement.occurrence", occurrence.Key);
+        span?.SetTag("engagement.attempt", input.Attempt);
         var now = time.GetUtcNow();
         if (await consent.IsOptedOutAsync(run.PatientId, ct))
         {
@@ -78,6 +84,7 @@ public sealed class SendOutreachActivity(
             InstanceId = run.InstanceId,
             ActivityId = occurrence.ActivityId,
             CreatedAt = now,
+            TraceParent = EngagementTelemetry.CurrentTraceParent,
         }, ct);
 
         await store.CreateIfNotExistsAsync(BuildCommunication(run, occurrence, messageId, channel, language, link is null ? text : text.Replace(link.ToString(), "[engagement link]", StringComparison.Ordinal), now), run.PatientId, ct);
