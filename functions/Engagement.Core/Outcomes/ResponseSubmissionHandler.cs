@@ -70,7 +70,8 @@ public sealed class ResponseSubmissionHandler(
         var target = new ResponseTarget(
             link.PatientId,
             link.QuestionnaireCanonical,
-            "qr-" + link.LinkId,
+            // Link ids are base64url; '_' is not allowed in a FHIR id, '.' is and never occurs in base64url.
+            "qr-" + link.LinkId.Replace('_', '.'),
             new Identifier(ResponseRecorder.IdentifierSystem, link.LinkId),
             link.TaskId,
             link.InstanceId);
