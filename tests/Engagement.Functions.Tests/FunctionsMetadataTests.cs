@@ -28,6 +28,7 @@ public sealed class FunctionsMetadataTests
         { "FhirRead", "api/fhir/{resourceType:regex(^(?-i)[A-Z][A-Za-z]+$)}/{id:regex(^[A-Za-z0-9.-]+$)}", "GET", "Anonymous" },
         { "FhirSearch", "api/fhir/{resourceType:regex(^(?-i)[A-Z][A-Za-z]+$)}", "GET", "Anonymous" },
         { "FhirUpdate", "api/fhir/{resourceType:regex(^(?-i)[A-Z][A-Za-z]+$)}/{id:regex(^[A-Za-z0-9.-]+$)}", "PUT", "Anonymous" },
+        { "FhirCreateQuestionnaireResponse", "api/fhir/QuestionnaireResponse", "POST", "Anonymous" },
         { "NotificationPost", "api/notifications/{source}", "POST", "Anonymous" },
         { "NotificationPut", "api/notifications/{source}/{type}/{id}", "PUT", "Anonymous" },
         { "NotificationDelete", "api/notifications/{source}/{type}/{id}", "DELETE", "Anonymous" },

@@ -14,6 +14,9 @@ public enum FhirInteraction
 
     /// <summary><c>PUT /api/fhir/{type}/{id}</c> (definitions only).</summary>
     Update,
+
+    /// <summary><c>POST /api/fhir/{type}</c> (a patient's QuestionnaireResponse).</summary>
+    Create,
 }
 
 /// <summary>
@@ -21,7 +24,7 @@ public enum FhirInteraction
 /// anything but a 401/403 it returns. <c>patientId</c> is the patient compartment the request touches: the
 /// searched patient, the stored resource's patient on a read (asked after loading, so a caller without access
 /// learns nothing from 404 versus 200), or null (definitions, or a read of an id that does not exist).
-/// The admin-key policy is registered now; a SMART-on-FHIR policy replaces or wraps it.
+/// <see cref="SmartFhirAccessPolicy"/> is registered: the admin key or a SMART bearer token.
 /// </summary>
 public interface IFhirAccessPolicy
 {

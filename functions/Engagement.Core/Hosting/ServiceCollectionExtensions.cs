@@ -46,7 +46,9 @@ public static class ServiceCollectionExtensions
             var terminology = sp.GetRequiredService<DefinitionsTerminology>();
             return new QuestionnaireEngine(terminology, terminology);
         });
+        services.AddSingleton<ResponseRecorder>();
         services.AddSingleton<ResponseSubmissionHandler>();
+        services.AddSingleton<FhirResponseSubmissionHandler>();
         services.AddIntake(configuration);
         foreach (var activity in DurableTaskCatalog.Activities)
         {
@@ -60,8 +62,9 @@ public static class ServiceCollectionExtensions
     {
         services.AddSingleton<FhirDefinitions>();
         services.AddSingleton<IProtocolCatalog, ProtocolCatalog>();
-        // The admin key for now; a SMART-on-FHIR policy replaces this registration.
-        services.TryAddSingleton<IFhirAccessPolicy, AdminKeyFhirAccessPolicy>();
+        // The admin key (care team) or a SMART on FHIR bearer token (patient apps).
+        services.AddSingleton<AdminKeyFhirAccessPolicy>();
+        services.TryAddSingleton<IFhirAccessPolicy, SmartFhirAccessPolicy>();
         services.AddSingleton<FhirHandler>();
     }
 

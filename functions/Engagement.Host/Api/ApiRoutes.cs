@@ -68,6 +68,8 @@ public static class ApiRoutes
             handler.SearchAsync(request, resourceType, ct));
         api.MapPut(FhirHandler.InstanceRoute, (FhirHandler handler, HttpRequest request, string resourceType, string id, CancellationToken ct) =>
             handler.UpdateAsync(request, resourceType, id, ct));
+        api.MapPost("/" + FhirResponseSubmissionHandler.Route, (FhirResponseSubmissionHandler handler, HttpRequest request, DurableTaskClient client, CancellationToken ct) =>
+            handler.CreateAsync(request, client, ct));
         var notifications = api.MapGroup("/notifications/{source}");
         notifications.MapPost("", (IntakeHandler handler, HttpRequest request, string source, CancellationToken ct) =>
             handler.PostNotificationAsync(request, source, ct));
