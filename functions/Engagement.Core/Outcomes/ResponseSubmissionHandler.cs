@@ -80,7 +80,8 @@ public sealed class ResponseSubmissionHandler(
 
         // The link decides who and what; the client's values for these are replaced, not trusted.
         var now = time.GetUtcNow();
-        response.Id = "qr-" + link.LinkId;
+        // Link ids are base64url; "_" is not allowed in a FHIR id, "." is (and never occurs in base64url), so ids stay unique.
+        response.Id = "qr-" + link.LinkId.Replace('_', '.');
         response.Questionnaire = link.QuestionnaireCanonical;
         response.Subject = new ResourceReference("Patient/" + link.PatientId);
         response.BasedOn = [new ResourceReference("Task/" + link.TaskId)];
