@@ -16,6 +16,7 @@ public sealed class FunctionsMetadataTests
         { "EngagePage", "engage/{token}", "GET", "Anonymous" },
         { "EngageContext", "api/engage/{token}", "GET", "Anonymous" },
         { "EngageResponse", "api/engage/{token}/response", "POST", "Anonymous" },
+        { "StaticAssets", "static/{*path}", "GET", "Anonymous" },
         { "DiagnosticsLinkIssue", "api/diagnostics/links", "POST", "Anonymous" },
         { "DiagnosticsLinkUse", "api/diagnostics/links/use", "POST", "Anonymous" },
         { "DiagnosticsLinkRevoke", "api/diagnostics/links/{linkId}/revoke", "POST", "Anonymous" },
@@ -94,11 +95,11 @@ public sealed class FunctionsMetadataTests
     [Fact]
     public void The_route_prefix_is_empty_so_the_patient_page_is_served_outside_api()
     {
-        // /engage/{token} and /dashboard live outside /api (CONTRACT.md), so host.json has no route prefix and every
+        // /engage/{token}, /dashboard and their /static/ files live outside /api (CONTRACT.md), so host.json has no route prefix and every
         // API function's route starts with api/ itself.
         using var hostJson = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(FunctionBinding.RepoRoot(), "host.json")));
         Assert.Equal(string.Empty, hostJson.RootElement.GetProperty("extensions").GetProperty("http").GetProperty("routePrefix").GetString());
-        var pages = new HashSet<string>(StringComparer.Ordinal) { "engage/{token}", "dashboard" };
+        var pages = new HashSet<string>(StringComparer.Ordinal) { "engage/{token}", "dashboard", "static/{*path}" };
         Assert.All(
             Functions.Where(f => f.TriggerType == "httpTrigger" && !pages.Contains(f.Route!)),
             f => Assert.StartsWith("api/", f.Route, StringComparison.Ordinal));

@@ -1,3 +1,5 @@
+using System.Text.Json;
+using Engagement.Fhir;
 using Engagement.Http;
 using Hl7.Fhir.Model;
 using Microsoft.AspNetCore.Http;
@@ -6,26 +8,35 @@ namespace Engagement.Links;
 
 /// <summary>
 /// <c>GET /engage/{token}</c> (the patient's page) and <c>GET /api/engage/{token}</c> (what the page needs: the linked
-/// Questionnaire, the Task and the expiry). Bad tokens: 401 (forged) or 410 (expired, revoked, used).
+/// Questionnaire in the patient's language, the Task and the expiry). Bad tokens: 401 (forged) or 410 (expired,
+/// revoked, used). The language is <c>?lang=</c> (en, es) when given, else the patient's preferred
+/// <c>Patient.communication</c> language when we hold the Patient, else the browser's Accept-Language.
 /// </summary>
-public sealed class EngageHandler(LinkValidator validator, IQuestionnaireTitles titles)
+public sealed class EngageHandler(
+    LinkValidator validator,
+    IQuestionnaireTitles titles,
+    FhirDefinitions definitions,
+    IFhirResourceStore store,
+    StaticAssets assets)
 {
     public async Task<IResult> PageAsync(HttpRequest request, string token, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var language = EngagementPage.ChooseLanguage(request);
         var validation = await validator.ValidateForViewAsync(token, cancellationToken);
         if (!validation.IsValid)
         {
-            return EngagementPage.Failure(validation.Failure.Value, language);
+            // Nothing about the patient is looked up for a refused link: the browser's language only.
+            return EngagementPage.Failure(validation.Failure.Value, EngagementPage.ChooseLanguage(request));
         }
 
+        var language = await LanguageAsync(request, validation.Context, cancellationToken);
         var title = await titles.FindTitleAsync(validation.Context.QuestionnaireCanonical, language, cancellationToken);
-        return EngagementPage.Questionnaire(title, language);
+        return EngagementPage.Questionnaire(title, language, assets);
     }
 
-    public async Task<IResult> ContextAsync(string token, CancellationToken cancellationToken)
+    public async Task<IResult> ContextAsync(HttpRequest request, string token, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(request);
         var validation = await validator.ValidateAsync(token, cancellationToken);
         if (!validation.IsValid)
         {
@@ -33,8 +44,33 @@ public sealed class EngageHandler(LinkValidator validator, IQuestionnaireTitles 
         }
 
         var link = validation.Context;
+        var language = await LanguageAsync(request, link, cancellationToken);
+        var questionnaire = await definitions.ResolveAsync<Questionnaire>(link.QuestionnaireCanonical, cancellationToken);
+        JsonElement? resource = questionnaire is null
+            ? null
+            : JsonSerializer.SerializeToElement(QuestionnaireTranslation.WithRadioButtons(QuestionnaireTranslation.Translate(questionnaire, language)), FhirJson.Options);
+
         // What the patient's own page needs, nothing more: no patient id, no follow-up instance.
-        return Results.Json(new EngageContext(link.QuestionnaireCanonical, "Task/" + link.TaskId, link.ExpiresAt));
+        return Results.Json(new EngageContext(link.QuestionnaireCanonical, "Task/" + link.TaskId, link.ExpiresAt, language, resource));
+    }
+
+    private async Task<string> LanguageAsync(HttpRequest request, LinkContext link, CancellationToken cancellationToken)
+    {
+        if (EngagementPage.Supported(request.Query["lang"].ToString()) is { } asked)
+        {
+            return asked;
+        }
+
+        if ((await store.GetAsync("Patient", link.PatientId, cancellationToken))?.Resource is Patient patient)
+        {
+            var communication = patient.Communication.FirstOrDefault(c => c.Preferred == true) ?? patient.Communication.FirstOrDefault();
+            if (communication?.Language?.Coding.Select(c => EngagementPage.Supported(c.Code)).FirstOrDefault(l => l is not null) is { } preferred)
+            {
+                return preferred;
+            }
+        }
+
+        return EngagementPage.ChooseLanguage(request);
     }
 
     /// <summary>The OperationOutcome for a refused token (API routes).</summary>
@@ -51,5 +87,8 @@ public sealed class EngageHandler(LinkValidator validator, IQuestionnaireTitles 
         FhirResults.Outcome(StatusCodes.Status410Gone, OperationOutcome.IssueType.Expired, diagnostics);
 }
 
-/// <summary>The JSON of <c>GET /api/engage/{token}</c>.</summary>
-public sealed record EngageContext(string Questionnaire, string Task, DateTimeOffset ExpiresAt);
+/// <summary>
+/// The JSON of <c>GET /api/engage/{token}</c>: the Questionnaire canonical, the Task, the expiry, the language the page
+/// shows, and the Questionnaire resource translated into it (null when the canonical is not in the catalog).
+/// </summary>
+public sealed record EngageContext(string Questionnaire, string Task, DateTimeOffset ExpiresAt, string Language, JsonElement? Resource);

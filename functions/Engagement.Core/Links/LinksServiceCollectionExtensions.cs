@@ -20,6 +20,7 @@ public static class LinksServiceCollectionExtensions
         services.AddSingleton<LinkKeyRing>();
         services.AddSingleton<LinkIssuer>();
         services.AddSingleton<LinkValidator>();
+        services.TryAddSingleton<Engagement.Http.StaticAssets>();
         services.AddSingleton<EngageHandler>();
         services.AddSingleton<LinkDiagnosticsHandler>();
         return services;

@@ -18,5 +18,5 @@ public sealed class EngageFunctions(EngageHandler handler)
     public Task<IActionResult> Context(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/engage/{token}")] HttpRequest request,
         string token) =>
-        handler.ContextAsync(token, request.HttpContext.RequestAborted).ToActionResult();
+        handler.ContextAsync(request, token, request.HttpContext.RequestAborted).ToActionResult();
 }

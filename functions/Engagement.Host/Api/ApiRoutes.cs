@@ -2,6 +2,7 @@ using Engagement.Diagnostics.DurableProbe;
 using Engagement.FollowUp.Engine;
 using Engagement.Fhir;
 using Engagement.Health;
+using Engagement.Http;
 using Engagement.Links;
 using Engagement.Outcomes;
 using Engagement.Security.Smart;
@@ -34,8 +35,11 @@ public static class ApiRoutes
         // The patient's page lives outside /api (CONTRACT.md); its data route inside.
         app.MapGet("/engage/{token}", (EngageHandler handler, HttpRequest request, string token, CancellationToken ct) =>
             handler.PageAsync(request, token, ct));
-        api.MapGet("/engage/{token}", (EngageHandler handler, string token, CancellationToken ct) =>
-            handler.ContextAsync(token, ct));
+        api.MapGet("/engage/{token}", (EngageHandler handler, HttpRequest request, string token, CancellationToken ct) =>
+            handler.ContextAsync(request, token, ct));
+        // The page's own script and styles and the LHC-Forms files, from our build output (never a CDN).
+        app.MapGet("/static/{*path}", (StaticAssets assets, HttpRequest request, string path, CancellationToken ct) =>
+            assets.GetAsync(request, path, ct));
         api.MapPost("/engage/{token}/response", (ResponseSubmissionHandler handler, HttpRequest request, string token, DurableTaskClient client, CancellationToken ct) =>
             handler.SubmitAsync(request, token, client, ct));
 

@@ -60,7 +60,7 @@ public sealed class EngagementPageTests
     [Fact]
     public async Task The_questionnaire_title_is_html_encoded()
     {
-        var (code, _, body) = await RenderAsync(EngagementPage.Questionnaire("<script>alert(1)</script>", "en"));
+        var (code, _, body) = await RenderAsync(EngagementPage.Questionnaire("<script>alert(1)</script>", "en", new Engagement.Http.StaticAssets()));
 
         Assert.Equal(200, code);
         Assert.DoesNotContain("<script>", body, StringComparison.Ordinal);
