@@ -23,6 +23,7 @@ public sealed class RedeliveryTests
             .Select(i => ReliabilityHarness.Notification(subscription, i, patients[i - 1], $"enc-{run}-{i}"))
             .ToList();
         await h.PutPatientsAsync(patients);
+        await h.WaitForPatientsStoredAsync(patients);
         var deliveries = new ConcurrentQueue<string>(bodies.Concat(bodies).Concat(bodies).OrderBy(_ => Random.Shared.Next()));
 
         var statuses = new ConcurrentDictionary<string, int>();
@@ -37,10 +38,10 @@ public sealed class RedeliveryTests
         Assert.Equal(3 * count, statuses.GetValueOrDefault(nameof(HttpStatusCode.OK)));
 
         // Every run starts and sends its first message (day-2 check-in, 4 s on this clock); then freeze the state.
-        var followUps = await Poll.UntilAsync(() => h.FollowUpCountsAsync(patients), c => c.Values.Sum() >= count && c.Values.All(v => v >= 1), TimeSpan.FromMinutes(ReliabilityRun.IsLong ? 20 : 3), "a follow-up per notification");
+        var followUps = await Poll.UntilAsync(() => h.FollowUpCountsAsync(patients), c => c.Values.Sum() >= count && c.Values.All(v => v >= 1), TimeSpan.FromMinutes(ReliabilityRun.IsLong ? 20 : 5), "a follow-up per notification");
         try
         {
-            await Poll.UntilAsync(async () => (await h.OutboxAsync()).Where(r => r.Status == "Sent").Select(r => r.PatientId).Distinct().Count(), n => n >= count, TimeSpan.FromMinutes(ReliabilityRun.IsLong ? 20 : 3), "a sent message per follow-up");
+            await Poll.UntilAsync(async () => (await h.OutboxAsync()).Where(r => r.Status == "Sent").Select(r => r.PatientId).Distinct().Count(), n => n >= count, TimeSpan.FromMinutes(ReliabilityRun.IsLong ? 20 : 5), "a sent message per follow-up");
         }
         catch (TimeoutException ex)
         {

@@ -98,6 +98,21 @@ public sealed class ReliabilityHarness : IAsyncDisposable
     public Task PutPatientsAsync(IEnumerable<string> patientIds) =>
         Parallel.ForEachAsync(patientIds, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (p, _) => await PutPatientAsync(p));
 
+    /// <summary>
+    /// Waits until intake has processed every PUT Patient (stored for outreach): intake processes from a queue
+    /// concurrently, so a Patient sent first can otherwise be processed after its Encounter, and the run's first
+    /// send then finds no contact details ("no-channel").
+    /// </summary>
+    public async Task WaitForPatientsStoredAsync(IReadOnlyCollection<string> patientIds)
+    {
+        var table = new TableClient(Storage, "FhirResources");
+        await table.CreateIfNotExistsAsync();
+        var wanted = patientIds.ToHashSet();
+        await Poll.UntilAsync(
+            async () => await table.QueryAsync<TableEntity>(e => e.PartitionKey == "Patient", select: ["RowKey"]).CountAsync(r => wanted.Contains(r.RowKey)),
+            n => n == wanted.Count, TimeSpan.FromMinutes(5), "every Patient stored");
+    }
+
     /// <summary>Follow-ups of a patient through <c>GET /api/followups?patient=</c>: their instance ids.</summary>
     public async Task<List<string>> FollowUpsAsync(string patientId)
     {
