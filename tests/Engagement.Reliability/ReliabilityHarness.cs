@@ -1,0 +1,303 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Azure.Data.Tables;
+using Azure.Storage.Queues;
+using Engagement.Integration.Tests.Infrastructure;
+using Engagement.Integration.Tests.Links;
+
+namespace Engagement.Reliability;
+
+/// <summary>
+/// A standalone host set up for the reliability scenarios: an intake source <c>rel</c> without a FHIR server
+/// (full-resource notifications carry everything), its own intake prefix, outbox table and outreach queue, a
+/// shrunk protocol clock, and link keys; plus the readers that count what the host produced.
+/// </summary>
+public sealed class ReliabilityHarness : IAsyncDisposable
+{
+    public const string Source = "rel";
+    public const string Secret = "reliability-inbound-secret";
+
+    public ReliabilityHarness(string? storage = null, double secondsPerDay = 2, Action<Dictionary<string, string?>>? configure = null)
+    {
+        Prefix = "R" + Guid.NewGuid().ToString("N")[..10];
+        QueueName = "rel-" + Guid.NewGuid().ToString("N")[..12];
+        Storage = storage ?? TestEnvironment.StorageConnectionString;
+        var settings = LinkApi.Settings("k1", ("k1", LinkApi.SecretOne));
+        settings["AzureWebJobsStorage"] = Storage;
+        settings["Engagement__Intake__StoragePrefix"] = Prefix;
+        settings["Engagement__Intake__SweepInterval"] = "00:00:01";
+        settings["Engagement__Intake__RedriveAfter"] = "00:00:02";
+        settings[$"Engagement__Sources__{Source}__InboundSecret"] = Secret;
+        settings["Engagement__SecondsPerDay"] = secondsPerDay.ToString(CultureInfo.InvariantCulture);
+        settings["Engagement__FollowUp__ContactWindowStart"] = "00:00";
+        settings["Engagement__FollowUp__ContactWindowEnd"] = "23:59";
+        settings["Engagement__Outbox__DispatchInterval"] = "00:00:01";
+        settings["Engagement__Outbox__QueueName"] = QueueName;
+        configure?.Invoke(settings);
+        Host = new StandaloneHost(settings);
+    }
+
+    public string Prefix { get; }
+
+    public string QueueName { get; }
+
+    public string Storage { get; }
+
+    public StandaloneHost Host { get; }
+
+    public string OutboxTable => Host.Settings["Engagement__Outbox__TableName"]!;
+
+    public ValueTask DisposeAsync() => Host.DisposeAsync();
+
+    /// <summary>POSTs a notification body; the status, or null when the connection failed (host down).</summary>
+    public async Task<HttpStatusCode?> PostAsync(string body, string path = "/api/notifications/" + Source, string? secret = Secret, CancellationToken cancellationToken = default)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(path, UriKind.Relative))
+        {
+            Content = new ByteArrayContent(Encoding.UTF8.GetBytes(body)),
+        };
+        request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse("application/fhir+json");
+        if (secret is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+        }
+
+        try
+        {
+            using var response = await Host.Client.SendAsync(request, cancellationToken);
+            return response.StatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The EHR sends the Patient by classic rest-hook (PUT); outreach needs its contact details.</summary>
+    public async Task PutPatientAsync(string patientId, Demographics? who = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Put, new Uri($"/api/notifications/{Source}/Patient/{patientId}", UriKind.Relative))
+        {
+            Content = new StringContent((who ?? Demographics.For(patientId)).Patient(patientId).ToJsonString(), Encoding.UTF8, "application/fhir+json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Secret);
+        using var response = await Host.Client.SendAsync(request);
+        Assert.True(response.IsSuccessStatusCode, $"PUT Patient: {response.StatusCode}");
+    }
+
+    /// <summary>PUTs every patient, 8 at a time.</summary>
+    public Task PutPatientsAsync(IEnumerable<string> patientIds) =>
+        Parallel.ForEachAsync(patientIds, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (p, _) => await PutPatientAsync(p));
+
+    /// <summary>
+    /// Waits until intake has processed every PUT Patient (stored for outreach): intake processes from a queue
+    /// concurrently, so a Patient sent first can otherwise be processed after its Encounter, and the run's first
+    /// send then finds no contact details ("no-channel").
+    /// </summary>
+    public async Task WaitForPatientsStoredAsync(IReadOnlyCollection<string> patientIds)
+    {
+        var table = new TableClient(Storage, "FhirResources");
+        await table.CreateIfNotExistsAsync();
+        var wanted = patientIds.ToHashSet();
+        await Poll.UntilAsync(
+            async () => await table.QueryAsync<TableEntity>(e => e.PartitionKey == "Patient", select: ["RowKey"]).CountAsync(r => wanted.Contains(r.RowKey)),
+            n => n == wanted.Count, TimeSpan.FromMinutes(5), "every Patient stored");
+    }
+
+    /// <summary>Follow-ups of a patient through <c>GET /api/followups?patient=</c>: their instance ids.</summary>
+    public async Task<List<string>> FollowUpsAsync(string patientId)
+    {
+        using var request = StandaloneHost.AdminRequest(HttpMethod.Get, $"/api/followups?patient={patientId}");
+        using var response = await Host.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        return [.. body.GetProperty("followUps").EnumerateArray().Select(f => f.GetProperty("instanceId").GetString()!)];
+    }
+
+    /// <summary>Counts follow-ups of every patient (a few concurrent requests).</summary>
+    public async Task<Dictionary<string, int>> FollowUpCountsAsync(IReadOnlyList<string> patientIds)
+    {
+        var counts = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+        await Parallel.ForEachAsync(patientIds, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (p, _) => counts[p] = (await FollowUpsAsync(p)).Count);
+        return new Dictionary<string, int>(counts);
+    }
+
+    /// <summary>Every outbox row: MessageId (row key), status, patient.</summary>
+    public async Task<List<(string MessageId, string Status, string PatientId)>> OutboxAsync()
+    {
+        var table = new TableClient(Storage, OutboxTable);
+        await table.CreateIfNotExistsAsync();
+        var rows = new List<(string, string, string)>();
+        await foreach (var row in table.QueryAsync<TableEntity>())
+        {
+            using var body = JsonDocument.Parse(row.GetString("Body"));
+            rows.Add((row.RowKey, row.GetString("Status"), body.RootElement.GetProperty("PatientId").GetString()!));
+        }
+
+        return rows;
+    }
+
+    /// <summary>Every message on the outreach queue (read without deleting: hidden for 10 minutes), by MessageId.</summary>
+    public async Task<List<string>> QueueMessageIdsAsync()
+    {
+        var queue = new QueueClient(Storage, QueueName, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+        await queue.CreateIfNotExistsAsync();
+        var ids = new List<string>();
+        while (true)
+        {
+            var batch = (await queue.ReceiveMessagesAsync(32, TimeSpan.FromMinutes(10))).Value;
+            if (batch.Length == 0)
+            {
+                return ids;
+            }
+
+            ids.AddRange(batch.Select(m => JsonNode.Parse(m.Body.ToString())!["messageId"]!.GetValue<string>()));
+        }
+    }
+
+    /// <summary>Stored FHIR resources of one type for the given patients: (id, identifier values).</summary>
+    public async Task<List<(string Id, string PatientId, string Identifiers)>> ResourcesAsync(string resourceType, ISet<string> patientIds)
+    {
+        var table = new TableClient(Storage, "FhirResources");
+        await table.CreateIfNotExistsAsync();
+        var rows = new List<(string, string, string)>();
+        await foreach (var row in table.QueryAsync<TableEntity>(e => e.PartitionKey == resourceType))
+        {
+            var patient = row.GetString("Patient");
+            if (patient is not null && patientIds.Contains(patient))
+            {
+                var identifiers = JsonNode.Parse(row.GetString("Json") ?? "{}")?["identifier"]?.AsArray()
+                    .Select(i => (string?)i?["system"] + "|" + (string?)i?["value"]) ?? [];
+                rows.Add((row.RowKey, patient, string.Join(',', identifiers)));
+            }
+        }
+
+        return rows;
+    }
+
+    public static string NewRun() => Guid.NewGuid().ToString("N")[..6];
+
+    public static string PatientId(string run, int i) => $"rp-{run}-{i}";
+
+    /// <summary>
+    /// A backport full-resource event notification: event <paramref name="eventNumber"/> of
+    /// <paramref name="subscription"/>, a finished inpatient Encounter ending now and its Patient (with
+    /// demographics, so PHI scans have something to look for).
+    /// </summary>
+    public static string Notification(string subscription, long eventNumber, string patientId, string encounterId, Demographics? who = null)
+    {
+        who ??= Demographics.For(patientId);
+        var now = DateTimeOffset.UtcNow;
+        var n = eventNumber.ToString(CultureInfo.InvariantCulture);
+        var bundle = new JsonObject
+        {
+            ["resourceType"] = "Bundle",
+            ["type"] = "history",
+            ["timestamp"] = now.ToString("o", CultureInfo.InvariantCulture),
+            ["entry"] = new JsonArray(
+                new JsonObject
+                {
+                    ["fullUrl"] = "urn:uuid:" + Guid.NewGuid(),
+                    ["resource"] = new JsonObject
+                    {
+                        ["resourceType"] = "Parameters",
+                        ["parameter"] = new JsonArray(
+                            new JsonObject { ["name"] = "subscription", ["valueReference"] = new JsonObject { ["reference"] = "https://ehr.example.org/fhir/Subscription/" + subscription } },
+                            new JsonObject { ["name"] = "topic", ["valueCanonical"] = "http://hl7.org/SubscriptionTopic/encounter-complete" },
+                            new JsonObject { ["name"] = "status", ["valueCode"] = "active" },
+                            new JsonObject { ["name"] = "type", ["valueCode"] = "event-notification" },
+                            new JsonObject { ["name"] = "events-since-subscription-start", ["valueString"] = n },
+                            new JsonObject
+                            {
+                                ["name"] = "notification-event",
+                                ["part"] = new JsonArray(
+                                    new JsonObject { ["name"] = "event-number", ["valueString"] = n },
+                                    new JsonObject { ["name"] = "timestamp", ["valueInstant"] = now.ToString("o", CultureInfo.InvariantCulture) },
+                                    new JsonObject { ["name"] = "focus", ["valueReference"] = new JsonObject { ["reference"] = "https://ehr.example.org/fhir/Encounter/" + encounterId } },
+                                    new JsonObject { ["name"] = "additional-context", ["valueReference"] = new JsonObject { ["reference"] = "https://ehr.example.org/fhir/Patient/" + patientId } }),
+                            }),
+                    },
+                    ["request"] = new JsonObject { ["method"] = "GET", ["url"] = $"https://ehr.example.org/fhir/Subscription/{subscription}/$status" },
+                    ["response"] = new JsonObject { ["status"] = "200" },
+                },
+                new JsonObject
+                {
+                    ["fullUrl"] = "https://ehr.example.org/fhir/Encounter/" + encounterId,
+                    ["resource"] = new JsonObject
+                    {
+                        ["resourceType"] = "Encounter",
+                        ["id"] = encounterId,
+                        ["meta"] = new JsonObject { ["versionId"] = "1" },
+                        ["status"] = "finished",
+                        ["class"] = new JsonObject { ["system"] = "http://terminology.hl7.org/CodeSystem/v3-ActCode", ["code"] = "IMP" },
+                        ["subject"] = new JsonObject { ["reference"] = "Patient/" + patientId },
+                        ["period"] = new JsonObject { ["start"] = now.AddDays(-3).ToString("o", CultureInfo.InvariantCulture), ["end"] = now.ToString("o", CultureInfo.InvariantCulture) },
+                    },
+                    ["request"] = new JsonObject { ["method"] = "PUT", ["url"] = "Encounter/" + encounterId },
+                    ["response"] = new JsonObject { ["status"] = "200" },
+                },
+                new JsonObject
+                {
+                    ["fullUrl"] = "https://ehr.example.org/fhir/Patient/" + patientId,
+                    ["resource"] = who.Patient(patientId),
+                    ["request"] = new JsonObject { ["method"] = "PUT", ["url"] = "Patient/" + patientId },
+                    ["response"] = new JsonObject { ["status"] = "200" },
+                }),
+        };
+        return bundle.ToJsonString();
+    }
+}
+
+/// <summary>A patient's identifying data, distinct per patient so a scan can tell whose it is.</summary>
+public sealed record Demographics(string Given, string Family, string BirthDate, string Mrn, string Phone, string Email)
+{
+    public static Demographics For(string patientId)
+    {
+        var h = (uint)StableHash(patientId);
+        return new Demographics(
+            "Quillon" + (h % 9973).ToString(CultureInfo.InvariantCulture),
+            "Vasquez-Threlkeld" + (h % 7919).ToString(CultureInfo.InvariantCulture),
+            "19" + (40 + (h % 50)).ToString(CultureInfo.InvariantCulture) + "-0" + (1 + (h % 9)).ToString(CultureInfo.InvariantCulture) + "-1" + (h % 10).ToString(CultureInfo.InvariantCulture),
+            "MRN-" + (10000000 + (h % 89999999)).ToString(CultureInfo.InvariantCulture),
+            "+1555" + (1000000 + (h % 8999999)).ToString(CultureInfo.InvariantCulture),
+            "q" + (h % 100000).ToString(CultureInfo.InvariantCulture) + ".threlkeld@example.net");
+    }
+
+    public JsonObject Patient(string id) => new()
+    {
+        ["resourceType"] = "Patient",
+        ["id"] = id,
+        ["meta"] = new JsonObject { ["versionId"] = "1" },
+        ["identifier"] = new JsonArray(new JsonObject { ["system"] = "http://hospital.example.org/mrn", ["value"] = Mrn }),
+        ["name"] = new JsonArray(new JsonObject { ["family"] = Family, ["given"] = new JsonArray(Given) }),
+        ["telecom"] = new JsonArray(
+            new JsonObject { ["system"] = "sms", ["value"] = Phone, ["use"] = "mobile" },
+            new JsonObject { ["system"] = "email", ["value"] = Email }),
+        ["birthDate"] = BirthDate,
+        ["communication"] = new JsonArray(new JsonObject
+        {
+            ["language"] = new JsonObject { ["coding"] = new JsonArray(new JsonObject { ["system"] = "urn:ietf:bcp:47", ["code"] = "en" }) },
+            ["preferred"] = true,
+        }),
+    };
+
+    private static int StableHash(string s)
+    {
+        var h = 17;
+        foreach (var c in s)
+        {
+            h = unchecked((h * 31) + c);
+        }
+
+        return h & int.MaxValue;
+    }
+}

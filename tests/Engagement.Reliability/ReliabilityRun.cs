@@ -1,0 +1,47 @@
+using System.Globalization;
+using System.Text;
+using Engagement.Integration.Tests.Infrastructure;
+
+namespace Engagement.Reliability;
+
+/// <summary>
+/// Sizes of a run (short by default, full with <c>ENGAGEMENT_RELIABILITY=long</c>) and where figures go: every
+/// scenario appends a section with its figures, the date and the command to the results file
+/// (<c>ENGAGEMENT_RELIABILITY_RESULTS</c>, default <c>artifacts/reliability/results.md</c> under the repository).
+/// </summary>
+public static class ReliabilityRun
+{
+    private static readonly Lock Gate = new();
+
+    public static bool IsLong => string.Equals(Environment.GetEnvironmentVariable("ENGAGEMENT_RELIABILITY"), "long", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The short size, or the long one under <c>ENGAGEMENT_RELIABILITY=long</c>.</summary>
+    public static int Size(int shortSize, int longSize) => IsLong ? longSize : shortSize;
+
+    public static string Command =>
+        Environment.GetEnvironmentVariable("ENGAGEMENT_RELIABILITY_COMMAND")
+        ?? (IsLong ? "tests/reliability.sh" : "./test --filter \"FullyQualifiedName~Engagement.Reliability\"");
+
+    public static string ResultsFile =>
+        Environment.GetEnvironmentVariable("ENGAGEMENT_RELIABILITY_RESULTS")
+        ?? Path.Combine(TestEnvironment.RepoRoot, "artifacts", "reliability", "results.md");
+
+    /// <summary>Appends one scenario's figures (name → value) to the results file.</summary>
+    public static void Record(string scenario, IEnumerable<(string Figure, object Value)> figures)
+    {
+        var text = new StringBuilder()
+            .Append(CultureInfo.InvariantCulture, $"### {scenario} ({(IsLong ? "long" : "short")})\n\n")
+            .Append(CultureInfo.InvariantCulture, $"- date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC\n")
+            .Append(CultureInfo.InvariantCulture, $"- command: `{Command}`\n");
+        foreach (var (figure, value) in figures)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"- {figure}: {Convert.ToString(value, CultureInfo.InvariantCulture)}\n");
+        }
+
+        lock (Gate)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(ResultsFile)!);
+            File.AppendAllText(ResultsFile, text.Append('\n').ToString());
+        }
+    }
+}
