@@ -1,3 +1,4 @@
+using Engagement.Conversations;
 using Engagement.Diagnostics.DurableProbe;
 using Engagement.Durable;
 using Engagement.Fhir;
@@ -46,7 +47,12 @@ public static class ServiceCollectionExtensions
             var terminology = sp.GetRequiredService<DefinitionsTerminology>();
             return new QuestionnaireEngine(terminology, terminology);
         });
+        services.AddSingleton<ResponseRecorder>();
         services.AddSingleton<ResponseSubmissionHandler>();
+        services.AddSingleton<ConversationStore>();
+        services.AddSingleton<ReplyProcessor>();
+        services.AddSingleton<ReceiptProcessor>();
+        services.AddSingleton<InboundHandler>();
         services.AddIntake(configuration);
         foreach (var activity in DurableTaskCatalog.Activities)
         {

@@ -1,14 +1,10 @@
-using System.Globalization;
 using Engagement.Fhir;
-using Engagement.FollowUp.Engine;
 using Engagement.Http;
 using Engagement.Links;
-using Engagement.Outreach;
 using Engagement.Telemetry;
 using Hl7.Fhir.Model;
 using Microsoft.AspNetCore.Http;
 using Microsoft.DurableTask.Client;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Task = System.Threading.Tasks.Task;
 
@@ -26,10 +22,8 @@ public sealed class ResponseSubmissionHandler(
     DefinitionsTerminology terminology,
     QuestionnaireEngine engine,
     IFhirResourceStore store,
-    OutboxStore outbox,
-    MessageTemplates templates,
+    ResponseRecorder recorder,
     TimeProvider time,
-    IConfiguration configuration,
     ILogger<ResponseSubmissionHandler> logger)
 {
     private const string Base = "http://engagement-functions.org/fhir";
@@ -102,25 +96,14 @@ public sealed class ResponseSubmissionHandler(
         }
 
         // Everything below is keyed by the response id, so a retry after a failure here repeats no effect.
-        await store.CreateIfNotExistsAsync(Provenance(scored, link, now), link.PatientId, cancellationToken);
-        if (processed.TotalScore is { } total && ScoreObservation(questionnaire, scored, link, total, processed.Band, now) is { } observation)
-        {
-            await store.CreateIfNotExistsAsync(observation, link.PatientId, cancellationToken);
-        }
-
-        await CompleteTaskAsync(link, scored.Id!, cancellationToken);
-        foreach (var flag in processed.RedFlags)
-        {
-            await RaiseRedFlagAsync(link, scored.Id!, flag, now, cancellationToken);
-        }
-
+        var owner = new ResponseOwner(link.PatientId, link.TaskId, link.InstanceId);
+        await recorder.RecordAsync(questionnaire, scored, processed, owner, "questionnaire", now, client, cancellationToken);
         var used = await links.MarkUsedAsync(token, link.ETag, cancellationToken);
         if (used.Failure is { } failure && failure != LinkFailure.Used)
         {
             logger.LogWarning("Link {LinkId} could not be marked used: {Failure}", link.LinkId, failure);
         }
 
-        await ResumeFollowUpAsync(client, link, scored.Id!, processed.TotalScore, now, cancellationToken);
         EngagementTelemetry.ResponsesReceived.Add(1, new KeyValuePair<string, object?>("questionnaire", link.QuestionnaireCanonical));
         logger.LogInformation("Response {ResponseId} stored for task {TaskId}; {RedFlags} red flags", scored.Id, link.TaskId, processed.RedFlags.Count);
 
@@ -139,131 +122,6 @@ public sealed class ResponseSubmissionHandler(
         body.Add("redFlags", new Integer(processed.RedFlags.Count));
         return new CreatedResult(body, $"/api/fhir/QuestionnaireResponse/{scored.Id}");
     }
-
-    private async Task CompleteTaskAsync(LinkContext link, string responseId, CancellationToken cancellationToken)
-    {
-        if (await store.GetAsync("Task", link.TaskId, cancellationToken) is { Resource: Hl7.Fhir.Model.Task task }
-            && task.Status != Hl7.Fhir.Model.Task.TaskStatus.Completed)
-        {
-            task.Status = Hl7.Fhir.Model.Task.TaskStatus.Completed;
-            task.Output.Add(new Hl7.Fhir.Model.Task.OutputComponent
-            {
-                Type = new CodeableConcept(FollowUpIds.TaskCodeSystem, "response"),
-                Value = new ResourceReference("QuestionnaireResponse/" + responseId),
-            });
-            await store.PutAsync(task, link.PatientId, cancellationToken);
-        }
-    }
-
-    private async Task RaiseRedFlagAsync(LinkContext link, string responseId, RaisedRedFlag flag, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        var key = $"{responseId}-{flag.Code.Code}";
-        var flagId = "flag-" + OutreachMessage.CreateId(key)[4..];
-        await store.CreateIfNotExistsAsync(new Flag
-        {
-            Id = flagId,
-            Meta = new Meta { Profile = [Base + "/StructureDefinition/engagement-flag"] },
-            Status = Flag.FlagStatus.Active,
-            Category = [new CodeableConcept("http://terminology.hl7.org/CodeSystem/flag-category", "clinical")],
-            Code = new CodeableConcept { Coding = [flag.Code], Text = flag.Description },
-            Subject = new ResourceReference("Patient/" + link.PatientId),
-            Period = new Period { StartElement = new FhirDateTime(now) },
-        }, link.PatientId, cancellationToken);
-        await store.CreateIfNotExistsAsync(new Hl7.Fhir.Model.Task
-        {
-            Id = "rf-" + OutreachMessage.CreateId(key)[4..],
-            Meta = new Meta { Profile = [Base + "/StructureDefinition/engagement-task"] },
-            Identifier = [new Identifier(FollowUpIds.TaskIdentifierSystem, key)],
-            Status = Hl7.Fhir.Model.Task.TaskStatus.Requested,
-            Intent = Hl7.Fhir.Model.Task.TaskIntent.Order,
-            Priority = flag.Priority switch { "stat" => RequestPriority.Stat, "asap" => RequestPriority.Asap, "urgent" => RequestPriority.Urgent, _ => RequestPriority.Routine },
-            Code = new CodeableConcept(FollowUpIds.TaskCodeSystem, "review-red-flag"),
-            Description = flag.Description,
-            Focus = new ResourceReference("QuestionnaireResponse/" + responseId),
-            For = new ResourceReference("Patient/" + link.PatientId),
-            AuthoredOnElement = new FhirDateTime(now),
-        }, link.PatientId, cancellationToken);
-        await outbox.EnqueueAsync(new OutreachMessage
-        {
-            MessageId = OutreachMessage.CreateId(key, "red-flag"),
-            PatientId = link.PatientId,
-            Channel = "clinician",
-            Language = MessageTemplates.DefaultLanguage,
-            TemplateCode = "escalation",
-            To = configuration["Engagement:CareTeam:Address"] ?? "care-team",
-            Text = templates.Render("escalation", MessageTemplates.DefaultLanguage, new Dictionary<string, string> { ["reason"] = flag.Description }),
-            InstanceId = link.InstanceId,
-            CreatedAt = now,
-        }, cancellationToken);
-    }
-
-    private async Task ResumeFollowUpAsync(DurableTaskClient client, LinkContext link, string responseId, decimal? score, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        if (await store.GetAsync("Task", link.TaskId, cancellationToken) is not { Resource: Hl7.Fhir.Model.Task task }
-            || task.Identifier.FirstOrDefault(i => i.System == FollowUpIds.TaskIdentifierSystem)?.Value is not { } identifier
-            || !identifier.StartsWith(link.InstanceId + "/", StringComparison.Ordinal))
-        {
-            return;
-        }
-
-        var occurrenceKey = identifier[(link.InstanceId.Length + 1)..];
-        var instance = await client.GetInstanceAsync(link.InstanceId, getInputsAndOutputs: false, cancellationToken);
-        if (instance is { IsCompleted: false })
-        {
-            await client.RaiseEventAsync(link.InstanceId, FollowUpEvents.Response(occurrenceKey),
-                new FollowUpResponse("questionnaire", responseId, score, now), cancellationToken);
-        }
-    }
-
-    private static Provenance Provenance(QuestionnaireResponse response, LinkContext link, DateTimeOffset now) => new()
-    {
-        Id = "prov-" + response.Id,
-        Target = [new ResourceReference("QuestionnaireResponse/" + response.Id)],
-        RecordedElement = new Instant(now),
-        Activity = new CodeableConcept("http://terminology.hl7.org/CodeSystem/v3-DataOperation", "CREATE"),
-        Agent =
-        [
-            new Provenance.AgentComponent
-            {
-                Type = new CodeableConcept("http://terminology.hl7.org/CodeSystem/provenance-participant-type", "author"),
-                Who = new ResourceReference("Patient/" + link.PatientId),
-            },
-        ],
-    };
-
-    private static Observation? ScoreObservation(Questionnaire questionnaire, QuestionnaireResponse response, LinkContext link, decimal total, string? band, DateTimeOffset now)
-    {
-        var scoreItem = Flatten(questionnaire.Item).FirstOrDefault(i => i.Code.Any(c => ScoreCodes.Find(c.System, c.Code) is not null));
-        var code = scoreItem?.Code.First(c => ScoreCodes.Find(c.System, c.Code) is not null);
-        if (code is null)
-        {
-            return null;
-        }
-
-        var observation = new Observation
-        {
-            Id = "obs-" + response.Id,
-            Meta = new Meta { Profile = [Base + "/StructureDefinition/engagement-observation"] },
-            Identifier = [new Identifier(Base + "/identifier/observation", response.Id)],
-            Status = ObservationStatus.Final,
-            Category = [new CodeableConcept("http://terminology.hl7.org/CodeSystem/observation-category", "survey")],
-            Code = new CodeableConcept { Coding = [new Coding(code.System, code.Code, code.Display)] },
-            Subject = new ResourceReference("Patient/" + link.PatientId),
-            Effective = response.AuthoredElement,
-            Issued = now,
-            Value = new Quantity { Value = total, Unit = "{score}", System = "http://unitsofmeasure.org", Code = "{score}" },
-            DerivedFrom = [new ResourceReference("QuestionnaireResponse/" + response.Id)],
-        };
-        if (band is not null)
-        {
-            observation.Interpretation = [new CodeableConcept { Text = band }];
-        }
-
-        return observation;
-    }
-
-    private static IEnumerable<Questionnaire.ItemComponent> Flatten(IEnumerable<Questionnaire.ItemComponent> items) =>
-        items.SelectMany(i => new[] { i }.Concat(Flatten(i.Item)));
 
     /// <summary>201 with a FHIR body and a Location.</summary>
     private sealed class CreatedResult(Resource body, string location) : IResult
