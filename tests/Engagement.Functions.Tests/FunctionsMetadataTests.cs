@@ -26,6 +26,7 @@ public sealed class FunctionsMetadataTests
         { "FollowUpList", "api/followups", "GET", "Anonymous" },
         { "FollowUpGet", "api/followups/{instanceId}", "GET", "Anonymous" },
         { "FollowUpCancel", "api/followups/{instanceId}/cancel", "POST", "Anonymous" },
+        { "Inbound", "api/inbound/{channel}", "POST", "Anonymous" },
         { "FhirRead", "api/fhir/{resourceType:regex(^(?-i)[A-Z][A-Za-z]+$)}/{id:regex(^[A-Za-z0-9.-]+$)}", "GET", "Anonymous" },
         { "FhirSearch", "api/fhir/{resourceType:regex(^(?-i)[A-Z][A-Za-z]+$)}", "GET", "Anonymous" },
         { "FhirUpdate", "api/fhir/{resourceType:regex(^(?-i)[A-Z][A-Za-z]+$)}/{id:regex(^[A-Za-z0-9.-]+$)}", "PUT", "Anonymous" },

@@ -1,3 +1,4 @@
+using Engagement.Conversations;
 using Engagement.Diagnostics.DurableProbe;
 using Engagement.Durable;
 using Engagement.Fhir;
@@ -49,6 +50,10 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<ResponseRecorder>();
         services.AddSingleton<ResponseSubmissionHandler>();
         services.AddSingleton<FhirResponseSubmissionHandler>();
+        services.AddSingleton<ConversationStore>();
+        services.AddSingleton<ReplyProcessor>();
+        services.AddSingleton<ReceiptProcessor>();
+        services.AddSingleton<InboundHandler>();
         services.AddIntake(configuration);
         foreach (var activity in DurableTaskCatalog.Activities)
         {

@@ -1,3 +1,4 @@
+using Engagement.Conversations;
 using Engagement.Diagnostics.DurableProbe;
 using Engagement.FollowUp.Engine;
 using Engagement.Fhir;
@@ -87,6 +88,9 @@ public static class ApiRoutes
             handler.OptionsEvents(request, source));
         api.MapGet("/subscriptions/{source}", (IntakeHandler handler, HttpRequest request, string source, CancellationToken ct) =>
             handler.GetSubscriptionsAsync(request, source, ct));
+
+        api.MapPost("/inbound/{channel}", (InboundHandler handler, HttpRequest request, string channel, DurableTaskClient client, CancellationToken ct) =>
+            handler.PostAsync(request, channel, client, ct));
 
         if (app.ServiceProvider.GetRequiredService<Microsoft.Extensions.Options.IOptions<IntakeOptions>>().Value.BenchmarkFloor)
         {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Engagement.Conversations;
 using Engagement.Fhir;
 using Engagement.Hosting;
 using Engagement.Outreach;
@@ -23,6 +24,7 @@ public sealed class SendOutreachActivity(
     OutboxStore outbox,
     IFhirResourceStore store,
     FollowUpIndex index,
+    ConversationStore conversations,
     TimeProvider time,
     IOptions<PreferenceDefaults> defaults) : TaskActivity<SendRequest, SendResult>
 {
@@ -70,7 +72,7 @@ public sealed class SendOutreachActivity(
         var template = TemplateFor(activity.Content, input.Attempt);
         var text = templates.Render(template, language, parameters);
         var messageId = OutreachMessage.CreateId(run.InstanceId, occurrence.Key, input.Attempt.ToString(CultureInfo.InvariantCulture));
-        await outbox.EnqueueAsync(new OutreachMessage
+        var message = new OutreachMessage
         {
             MessageId = messageId,
             PatientId = run.PatientId,
@@ -85,7 +87,9 @@ public sealed class SendOutreachActivity(
             ActivityId = occurrence.ActivityId,
             CreatedAt = now,
             TraceParent = EngagementTelemetry.CurrentTraceParent,
-        }, ct);
+        };
+        await outbox.EnqueueAsync(message, ct);
+        await conversations.RecordOutboundAsync(message, ct);
 
         await store.CreateIfNotExistsAsync(BuildCommunication(run, occurrence, messageId, channel, language, link is null ? text : text.Replace(link.ToString(), "[engagement link]", StringComparison.Ordinal), now), run.PatientId, ct);
         if (input.Attempt == 0 && await store.GetAsync("Task", occurrence.TaskId, ct) is { Resource: Hl7.Fhir.Model.Task task } stored
@@ -115,13 +119,7 @@ public sealed class SendOutreachActivity(
 
         foreach (var channel in new[] { preferences.PreferredChannel }.Concat(preferences.FallbackChannels).OfType<string>())
         {
-            var address = channel switch
-            {
-                "sms" => patient.Telecom.FirstOrDefault(t => t.System is ContactPoint.ContactPointSystem.Sms or ContactPoint.ContactPointSystem.Phone && t.Use != ContactPoint.ContactPointUse.Old)?.Value,
-                "email" => patient.Telecom.FirstOrDefault(t => t.System == ContactPoint.ContactPointSystem.Email && t.Use != ContactPoint.ContactPointUse.Old)?.Value,
-                "push" or "portal" => patient.Id,
-                _ => null,
-            };
+            var address = AddressFor(patient, channel);
             if (!string.IsNullOrWhiteSpace(address))
             {
                 return (channel, address);
@@ -130,6 +128,15 @@ public sealed class SendOutreachActivity(
 
         return (null, null);
     }
+
+    /// <summary>The patient's address on <paramref name="channel"/>, or null when they have none.</summary>
+    internal static string? AddressFor(Patient patient, string channel) => channel switch
+    {
+        "sms" => patient.Telecom.FirstOrDefault(t => t.System is ContactPoint.ContactPointSystem.Sms or ContactPoint.ContactPointSystem.Phone && t.Use != ContactPoint.ContactPointUse.Old)?.Value,
+        "email" => patient.Telecom.FirstOrDefault(t => t.System == ContactPoint.ContactPointSystem.Email && t.Use != ContactPoint.ContactPointUse.Old)?.Value,
+        "push" or "portal" => patient.Id,
+        _ => null,
+    };
 
     private static Communication BuildCommunication(FollowUpInput run, PlannedOccurrence occurrence, string messageId, string channel, string language, string text, DateTimeOffset now) => new()
     {
