@@ -24,8 +24,11 @@ public sealed class OutboxDispatcher(OutboxStore outbox, IOutreachTransport tran
                 using var span = EngagementTelemetry.StartContinued("outreach.dispatch", ActivityKind.Producer, entry.Message.TraceParent);
                 span?.SetTag("engagement.message", entry.Message.MessageId);
                 span?.SetTag("engagement.channel", entry.Message.Channel);
-                await transport.SendAsync(entry.Message, cancellationToken);
-                await outbox.MarkSentAsync(entry, time.GetUtcNow(), cancellationToken);
+                // A stop is honoured between messages, never inside one: a send cancelled after the transport took the
+                // message would leave it unmarked, and the next pass would send it again.
+                cancellationToken.ThrowIfCancellationRequested();
+                await transport.SendAsync(entry.Message, CancellationToken.None);
+                await outbox.MarkSentAsync(entry, time.GetUtcNow(), CancellationToken.None);
                 EngagementTelemetry.MessagesSent.Add(1,
                     new KeyValuePair<string, object?>("channel", entry.Message.Channel),
                     new KeyValuePair<string, object?>("language", entry.Message.Language));

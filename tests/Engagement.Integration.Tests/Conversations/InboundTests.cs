@@ -137,8 +137,9 @@ public sealed class InboundTests(InboundFixture fixture) : IClassFixture<Inbound
         {
             Id = InboundFixture.NewId("appt"),
             Status = Appointment.AppointmentStatus.Booked,
-            StartElement = new Instant(DateTimeOffset.UtcNow.AddSeconds(2 * 12)),
-            EndElement = new Instant(DateTimeOffset.UtcNow.AddSeconds((2 * 12) + 1)),
+            // 30 protocol days ahead: the reminders (3 and 1 days before) are still pending when BAJA arrives, even on a loaded machine.
+            StartElement = new Instant(DateTimeOffset.UtcNow.AddSeconds(2 * 30)),
+            EndElement = new Instant(DateTimeOffset.UtcNow.AddSeconds((2 * 30) + 1)),
             Participant = [new Appointment.ParticipantComponent { Actor = new ResourceReference("Patient/" + patientId), Status = ParticipationStatus.Accepted }],
         };
         await fixture.PutFromEhrAsync(appointment);

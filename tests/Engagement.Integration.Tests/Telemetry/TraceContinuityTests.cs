@@ -66,6 +66,7 @@ public sealed class TraceContinuityTests
         settings["Engagement__SecondsPerDay"] = "2";
         settings["Engagement__FollowUp__ContactWindowStart"] = "00:00";
         settings["Engagement__FollowUp__ContactWindowEnd"] = "23:59";
+        settings["Engagement__Outbox__DispatchInterval"] = "00:00:01"; // link hosts keep it idle; this test follows the dispatch
         await using var host = new StandaloneHost(settings);
         await host.StartAsync();
         var patientId = "pat-" + Guid.NewGuid().ToString("N")[..10];
