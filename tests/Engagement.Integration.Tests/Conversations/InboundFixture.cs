@@ -134,6 +134,7 @@ public sealed class InboundFixture : IAsyncLifetime
         }
 
         await PutFromEhrAsync(patient);
+        await PatientStore.WaitUntilStoredAsync(patientId);
         await PutFromEhrAsync(FollowUpHarness.InpatientDischarge(NewId("enc"), patientId, DateTimeOffset.UtcNow));
         var runs = await Poll.UntilAsync(() => FollowUpsAsync(patientId), l => l.GetProperty("followUps").GetArrayLength() == 1, TimeSpan.FromSeconds(60), "the follow-up to start");
         return (patientId, phone, runs.GetProperty("followUps")[0].GetProperty("instanceId").GetString()!);

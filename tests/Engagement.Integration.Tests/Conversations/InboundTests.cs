@@ -182,13 +182,14 @@ public sealed class InboundTests(InboundFixture fixture) : IClassFixture<Inbound
         var patientId = InboundFixture.NewId("pat");
         var phone = InboundFixture.NewPhone();
         await fixture.PutFromEhrAsync(FollowUp.FollowUpHarness.Patient(patientId, "en", phone));
+        await PatientStore.WaitUntilStoredAsync(patientId);
         var appointment = new Appointment
         {
             Id = InboundFixture.NewId("appt"),
             Status = Appointment.AppointmentStatus.Booked,
-            // Ten protocol days ahead: the 3-days-before reminder is still ahead when the run starts on a slow machine.
-            StartElement = new Instant(DateTimeOffset.UtcNow.AddSeconds(2 * 10)),
-            EndElement = new Instant(DateTimeOffset.UtcNow.AddSeconds((2 * 10) + 1)),
+            // Twenty protocol days ahead: the 3-days-before reminder is still ahead when the run starts on a slow machine.
+            StartElement = new Instant(DateTimeOffset.UtcNow.AddSeconds(2 * 20)),
+            EndElement = new Instant(DateTimeOffset.UtcNow.AddSeconds((2 * 20) + 1)),
             Participant = [new Appointment.ParticipantComponent { Actor = new ResourceReference("Patient/" + patientId), Status = ParticipationStatus.Accepted }],
         };
         await fixture.PutFromEhrAsync(appointment);

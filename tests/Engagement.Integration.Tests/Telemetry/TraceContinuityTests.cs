@@ -72,6 +72,7 @@ public sealed class TraceContinuityTests
         var patientId = "pat-" + Guid.NewGuid().ToString("N")[..10];
         var traceId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         await PutAsync(host, FollowUpHarness.Patient(patientId), traceParent: null);
+        await PatientStore.WaitUntilStoredAsync(patientId);
         await PutAsync(host, FollowUpHarness.InpatientDischarge("enc-" + Guid.NewGuid().ToString("N")[..10], patientId, DateTimeOffset.UtcNow), $"00-{traceId}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}-01");
 
         string[] expected = ["intake.process", "followup.start", "followup.send", "outreach.dispatch"];
