@@ -99,8 +99,8 @@ public sealed class ReceiptProcessor(
             To = found.Address,
             CreatedAt = now,
         };
-        await outbox.EnqueueAsync(message, cancellationToken);
-        await conversations.RecordOutboundAsync(message, cancellationToken);
+        // The Communication and the address first, the outbox row last: once the row exists the message can leave, and
+        // the gateway's receipt or the patient's reply must find what they answer.
         await store.CreateIfNotExistsAsync(new Communication
         {
             Id = message.MessageId,
@@ -117,6 +117,8 @@ public sealed class ReceiptProcessor(
             Language = communication.Language,
             Payload = [.. communication.Payload],
         }, patientId, cancellationToken);
+        await conversations.RecordOutboundAsync(message, cancellationToken);
+        await outbox.EnqueueAsync(message, cancellationToken);
         if (failed.InstanceId is { } instanceId)
         {
             await index.AppendAsync(instanceId, now, "fallback", null, $"{failed.Channel}->{found.Channel}", cancellationToken);

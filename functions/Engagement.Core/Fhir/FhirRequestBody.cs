@@ -69,6 +69,16 @@ public static class FhirRequestBody
             json = json[Encoding.UTF8.Preamble.Length..]; // a byte-order mark is allowed; the JSON reader does not skip it
         }
 
+        if (!System.Text.Unicode.Utf8.IsValid(json.Span))
+        {
+            return (null, FhirResults.Outcome(StatusCodes.Status400BadRequest, OperationOutcome.IssueType.Structure, "The body is not valid UTF-8."), null);
+        }
+
+        if (!IsObject(json.Span))
+        {
+            return (null, FhirResults.Outcome(StatusCodes.Status400BadRequest, OperationOutcome.IssueType.Structure, "The body is not a JSON object, so not a FHIR resource."), null);
+        }
+
         try
         {
             var resource = JsonSerializer.Deserialize<Resource>(json.Span, FhirJson.Options);
@@ -87,6 +97,25 @@ public static class FhirRequestBody
         catch (JsonException ex)
         {
             return (null, FhirResults.Outcome(StatusCodes.Status400BadRequest, OperationOutcome.IssueType.Structure, "The body is not valid FHIR JSON: " + ex.Message), null);
+        }
+        catch (InvalidOperationException)
+        {
+            // Firely's converter reports some shapes it cannot read (a token where none may stand) this way.
+            return (null, FhirResults.Outcome(StatusCodes.Status400BadRequest, OperationOutcome.IssueType.Structure, "The body is not valid FHIR JSON."), null);
+        }
+    }
+
+    /// <summary>Whether the first JSON token is the start of an object (a FHIR resource is one).</summary>
+    private static bool IsObject(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json);
+        try
+        {
+            return reader.Read() && reader.TokenType == JsonTokenType.StartObject;
+        }
+        catch (JsonException)
+        {
+            return false;
         }
     }
 

@@ -29,6 +29,12 @@ public static class NotificationParser
     /// <summary>Checks JSON syntax and nesting depth without building anything.</summary>
     public static IntakeProblem? CheckJson(ReadOnlySpan<byte> body, int maxDepth)
     {
+        // The reader checks structure, not the bytes inside strings: invalid UTF-8 would only fail when a value is read.
+        if (!System.Text.Unicode.Utf8.IsValid(body))
+        {
+            return IntakeProblem.Malformed("The body is not valid UTF-8.");
+        }
+
         var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = maxDepth + 1 });
         try
         {
@@ -123,9 +129,18 @@ public static class NotificationParser
         return FromStatus(status, bundle, out problem);
     }
 
+    /// <summary>The subscription-status parameters that may appear at most once.</summary>
+    private static readonly string[] SingleParameters = ["subscription", "topic", "status", "type", "events-since-subscription-start"];
+
     private static SubscriptionNotification? FromStatus(Parameters status, Bundle bundle, out IntakeProblem? problem)
     {
         problem = null;
+        if (SingleParameters.FirstOrDefault(name => status.Parameter.Count(p => p.Name == name) > 1) is { } repeated)
+        {
+            problem = IntakeProblem.Invalid($"'{repeated}' appears more than once in the subscription-status Parameters.");
+            return null;
+        }
+
         var subscription = (status.GetSingle("subscription")?.Value as ResourceReference)?.Reference;
         if (string.IsNullOrWhiteSpace(subscription))
         {

@@ -68,6 +68,29 @@ public sealed class FhirDefinitionWriteTests(HostFixture fixture)
     }
 
     [Fact]
+    public async Task Put_of_a_JSON_array_or_of_invalid_UTF8_is_400_and_stores_nothing()
+    {
+        // Both found by the fuzzer (were 503): Firely throws InvalidOperationException for an array at the root, and
+        // invalid UTF-8 inside a string failed only when the value was read.
+        var id = FhirApi.NewId("q");
+        using var array = await Client.SendAsync(FhirApi.Put($"Questionnaire/{id}", "[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]", "application/fhir+json"));
+        Assert.Equal(HttpStatusCode.BadRequest, array.StatusCode);
+        Assert.Contains("not a JSON object", await array.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        var bytes = Encoding.UTF8.GetBytes(Engagement.Http.FhirJson.Serialize(FhirApi.NewQuestionnaire(id)));
+        bytes[Array.IndexOf(bytes, (byte)'Q', 20)] = 0xBC;
+        using var request = FhirApi.Put($"Questionnaire/{id}", "{}", "application/fhir+json");
+        request.Content = new ByteArrayContent(bytes);
+        request.Content.Headers.ContentType = new("application/fhir+json");
+        using var utf8 = await Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.BadRequest, utf8.StatusCode);
+        Assert.Contains("not valid UTF-8", await utf8.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        using var read = await Client.SendAsync(FhirApi.Get($"Questionnaire/{id}"));
+        Assert.Equal(HttpStatusCode.NotFound, read.StatusCode);
+    }
+
+    [Fact]
     public async Task Put_with_If_Match_on_an_id_that_does_not_exist_is_412()
     {
         var id = FhirApi.NewId("q");

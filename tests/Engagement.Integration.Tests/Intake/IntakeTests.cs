@@ -297,6 +297,9 @@ public sealed class IntakeTests(IntakeFixture fx)
             { "non-numeric event number", "ehr1", valid.Replace("{\"name\":\"event-number\",\"valueString\":\"1\"}", "{\"name\":\"event-number\",\"valueString\":\"one\"}", StringComparison.Ordinal), IntakeFixture.Secret, 422, "event-number" },
             { "negative integer events-since", "ehr1", Notifications.Fixture("notification-id-only.json").Replace("\"valueInteger\": 2 }", "\"valueInteger\": -2 }", StringComparison.Ordinal), IntakeFixture.Secret, 422, "events-since-subscription-start" },
             { "absurd nesting", "ehr1", deep, IntakeFixture.Secret, 400, "nesting" },
+            { "array instead of a Bundle", "ehr1", "[[[[{}]]]]", IntakeFixture.Secret, 400, "not a JSON object" },
+            // Found by the fuzzer (was 503: Parameters.GetSingle threw on the repeated parameter).
+            { "repeated notification type", "ehr1", valid.Replace("{\"name\":\"type\",\"valueCode\":\"event-notification\"}", "{\"name\":\"type\",\"valueCode\":\"event-notification\"},{\"name\":\"type\",\"valueCode\":\"heartbeat\"}", StringComparison.Ordinal), IntakeFixture.Secret, 422, "'type' appears more than once" },
             { "unknown source", "nobody", valid, IntakeFixture.Secret, 404, "Unknown source" },
             { "missing bearer", "ehr1", valid, null, 401, "Bearer" },
             { "wrong bearer", "ehr1", valid, "guess", 401, "not valid" },
@@ -313,6 +316,30 @@ public sealed class IntakeTests(IntakeFixture fx)
         var text = await response.Content.ReadAsStringAsync();
         Assert.Contains("\"OperationOutcome\"", text, StringComparison.Ordinal);
         Assert.Contains(names, text, StringComparison.Ordinal);
+        Assert.Equal(before, (await fx.RowsAsync("Inbox", source)).Count);
+    }
+
+    [Theory]
+    [InlineData("/api/notifications/ehr1", "application/fhir+json")]
+    [InlineData("/api/events/ehr1", "application/json")]
+    public async Task Invalid_UTF8_inside_a_string_is_400_not_5xx_and_nothing_is_stored(string path, string mediaType)
+    {
+        // Found by the fuzzer (was 503): the JSON reader checks structure, and the bad bytes only failed when read.
+        var valid = path.Contains("events", StringComparison.Ordinal)
+            ? Notifications.Fixture("eventgrid-encounter-updated.json")
+            : Notifications.Build("notification-full-resource.json", Notifications.NewSubscription(), 1, 1);
+        var bytes = Encoding.UTF8.GetBytes(valid);
+        var at = valid.IndexOf("Encounter", StringComparison.Ordinal);
+        bytes[at] = 0xB1; // a continuation byte with no lead byte
+        var source = "ehr1";
+        var before = (await fx.RowsAsync("Inbox", source)).Count;
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(path, UriKind.Relative)) { Content = new ByteArrayContent(bytes) };
+        request.Content.Headers.ContentType = new(mediaType);
+        request.Headers.Authorization = new("Bearer", IntakeFixture.Secret);
+        using var response = await fx.Host.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("not valid UTF-8", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(before, (await fx.RowsAsync("Inbox", source)).Count);
     }
 

@@ -88,10 +88,11 @@ public sealed class SendOutreachActivity(
             CreatedAt = now,
             TraceParent = EngagementTelemetry.CurrentTraceParent,
         };
-        await outbox.EnqueueAsync(message, ct);
-        await conversations.RecordOutboundAsync(message, ct);
-
+        // The Communication and the address first, the outbox row last: once the row exists the dispatcher can hand the
+        // message to the gateway, and a fast receipt or reply must find what it answers.
         await store.CreateIfNotExistsAsync(BuildCommunication(run, occurrence, messageId, channel, language, link is null ? text : text.Replace(link.ToString(), "[engagement link]", StringComparison.Ordinal), now), run.PatientId, ct);
+        await conversations.RecordOutboundAsync(message, ct);
+        await outbox.EnqueueAsync(message, ct);
         if (input.Attempt == 0 && await store.GetAsync("Task", occurrence.TaskId, ct) is { Resource: Hl7.Fhir.Model.Task task } stored
             && task.Status == Hl7.Fhir.Model.Task.TaskStatus.Requested)
         {
