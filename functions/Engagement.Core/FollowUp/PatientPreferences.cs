@@ -19,6 +19,12 @@ public sealed class PreferenceDefaults
 
     /// <summary>BCP-47 language code.</summary>
     public string Language { get; set; } = "en";
+
+    /// <summary>How long a send waits, each time, for a Patient the engine does not have yet (real time, not scaled).</summary>
+    public TimeSpan PatientWaitInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How many times a send waits for that Patient before going on without contact details.</summary>
+    public int PatientWaitAttempts { get; set; } = 10;
 }
 
 /// <summary>How, when and in which language a patient wants to be contacted, read from the Patient resource.</summary>

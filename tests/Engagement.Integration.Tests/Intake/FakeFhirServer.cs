@@ -117,8 +117,16 @@ public sealed class FakeFhirServer : IAsyncDisposable
         ["subject"] = new JsonObject { ["reference"] = "Patient/pat-77", ["display"] = "Rosalind Quennell-Marsh" },
     };
 
+    /// <summary>Resources served as they are ("Patient/p1" → JSON), besides the generated Encounters.</summary>
+    public ConcurrentDictionary<string, string> Resources { get; } = new(StringComparer.Ordinal);
+
     private IResult Read(string type, string id, string? version)
     {
+        if (Resources.TryGetValue($"{type}/{id}", out var stored))
+        {
+            return Results.Text(stored, "application/fhir+json");
+        }
+
         if (Deleted.Contains(id))
         {
             return Results.Text("{\"resourceType\":\"OperationOutcome\",\"issue\":[{\"severity\":\"error\",\"code\":\"deleted\"}]}", "application/fhir+json", statusCode: 410);

@@ -12,7 +12,11 @@ public sealed record FollowUpInput(
     string? TraceParent = null);
 
 /// <summary>The run laid out in time (UTC, already scaled by SecondsPerDay), as the orchestrator walks it.</summary>
-public sealed record FollowUpPlan(string CarePlanId, IReadOnlyList<PlannedOccurrence> Occurrences);
+/// <remarks>
+/// <see cref="PatientWait"/> × <see cref="PatientWaitAttempts"/>: how long a send waits for a Patient not stored yet.
+/// Defaults keep plans recorded before these existed (no waiting) replaying as they ran.
+/// </remarks>
+public sealed record FollowUpPlan(string CarePlanId, IReadOnlyList<PlannedOccurrence> Occurrences, TimeSpan PatientWait = default, int PatientWaitAttempts = 0);
 
 /// <summary>
 /// One activity occurrence: when it is due, when each reminder goes, and when waiting ends (escalation or, with no
@@ -37,6 +41,9 @@ public enum SendOutcome
     Sent,
     OptedOut,
     NoChannel,
+
+    /// <summary>No Patient resource yet (its notification not processed, the EHR unreachable): try again later.</summary>
+    PatientUnknown,
 }
 
 public sealed record SendResult(SendOutcome Outcome, string? MessageId, string? Channel);

@@ -38,6 +38,20 @@ public sealed class FollowUpOrchestrator : TaskOrchestrator<FollowUpInput, Follo
             for (var attempt = 0; attempt <= occurrence.RemindersUtc.Count && answer is null; attempt++)
             {
                 var sent = await context.CallActivityAsync<SendResult>(nameof(SendOutreachActivity), new SendRequest(input, occurrence, attempt));
+                // The Patient may arrive after the event that started the run (intake is concurrent): wait for it a
+                // few times before going on without contact details.
+                for (var wait = 0; sent.Outcome == SendOutcome.PatientUnknown && wait < plan.PatientWaitAttempts; wait++)
+                {
+                    context.SetCustomStatus(new FollowUpStatus("waiting-for-patient", occurrence.Key, occurrence.DueUtc));
+                    if (await WaitUntilAsync(context, context.CurrentUtcDateTime + plan.PatientWait, cancel) is { } cancelledWhileWaiting)
+                    {
+                        responseWait.Cancel();
+                        return await FinishAsync(context, input, plan, FollowUpOutcomes.Cancelled, cancelledWhileWaiting.Reason, responses, cancelWait);
+                    }
+
+                    sent = await context.CallActivityAsync<SendResult>(nameof(SendOutreachActivity), new SendRequest(input, occurrence, attempt));
+                }
+
                 if (sent.Outcome == SendOutcome.OptedOut)
                 {
                     responseWait.Cancel();

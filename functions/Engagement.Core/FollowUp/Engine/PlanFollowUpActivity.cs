@@ -52,7 +52,7 @@ public sealed class PlanFollowUpActivity(
 
         await index.UpsertRunAsync(input.PatientId, input.InstanceId, input.Protocol.Id, input.Protocol.Title, "running", ct);
         await index.AppendAsync(input.InstanceId, input.AnchorUtc, "planned", null, $"{occurrences.Count} activities", ct);
-        return new FollowUpPlan(carePlanId, occurrences);
+        return new FollowUpPlan(carePlanId, occurrences, defaults.Value.PatientWaitInterval, Math.Max(0, defaults.Value.PatientWaitAttempts));
     }
 
     internal static PatientPreferences PatientPreferencesFor(Patient? patient, PreferenceDefaults defaults) =>

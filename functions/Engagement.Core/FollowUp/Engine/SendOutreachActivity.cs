@@ -46,6 +46,12 @@ public sealed class SendOutreachActivity(
         }
 
         var patient = await patients.FindAsync(run.Source, run.PatientId, ct);
+        if (patient is null)
+        {
+            await index.AppendAsync(run.InstanceId, now, "patient-unknown", occurrence.Key, null, ct);
+            return new SendResult(SendOutcome.PatientUnknown, null, null);
+        }
+
         var preferences = PlanFollowUpActivity.PatientPreferencesFor(patient, defaults.Value);
         var (channel, address) = ChooseChannel(patient, preferences);
         if (channel is null || address is null)
