@@ -15,7 +15,11 @@ public sealed class GapTests
         var count = ReliabilityRun.Size(100, 1000);
         await using var fhir = new FakeFhirServer();
         var prefix = IntakeFixture.NewPrefix();
-        await using var host = new StandaloneHost(IntakeFixture.Settings(prefix, fhir.BaseUrl));
+        var settings = IntakeFixture.Settings(prefix, fhir.BaseUrl);
+        // Longer than the intake backlog takes to drain on a loaded 2-core machine (100 notifications posted at once),
+        // so an event merely waiting in the queue is not declared a gap; the product default is 30 s.
+        settings["Engagement__Intake__GapGracePeriod"] = "00:00:15";
+        await using var host = new StandaloneHost(settings);
         await host.StartAsync();
         var sub = Notifications.NewSubscription();
 
@@ -48,15 +52,16 @@ public sealed class GapTests
             ("delivered", sent),
             ("dropped", dropped.Count),
             ("events journaled (received + recovered)", rows.Count),
-            ("gapsFound / gapsRecovered in GET /api/subscriptions", $"{state.GetProperty("gapsFound").GetInt64()} / {state.GetProperty("gapsRecovered").GetInt64()}"),
+            ("gapsFound / gapsRecovered / lateArrivals in GET /api/subscriptions", $"{state.GetProperty("gapsFound").GetInt64()} / {state.GetProperty("gapsRecovered").GetInt64()} / {state.GetProperty("lateArrivals").GetInt64()}"),
             ("still missing", state.GetProperty("missing").GetArrayLength()),
             ("$events calls to the in-test FHIR server", eventsCalls),
         ]);
 
         Assert.Equal(Enumerable.Range(1, count).Select(n => (long)n), rows.Select(r => r.GetInt64("EventNumber")!.Value).Order());
-        // Known weakness (reported, not fixed here): notifications are processed from the queue concurrently, so an
-        // event still in flight is counted as a gap too and fetched through $events; gapsFound over-counts. Every
-        // dropped number is among them, and every gap found is recovered.
+        // Notifications are processed from the queue concurrently, so a number is often only out of order: it counts
+        // as a late arrival when it comes within the grace period (15 s here). Only a number still missing after it is
+        // a gap and fetched through $events — every dropped one, plus any in-flight event slower than the grace period
+        // on a loaded machine. Every gap found is recovered.
         Assert.InRange(state.GetProperty("gapsFound").GetInt64(), dropped.Count, count);
         Assert.Equal(state.GetProperty("gapsFound").GetInt64(), state.GetProperty("gapsRecovered").GetInt64());
         Assert.Empty(state.GetProperty("missing").EnumerateArray());

@@ -105,6 +105,16 @@ public sealed class IntakeSweeper(InboxStore inbox, IntakeProcessor processor, I
             logger.LogInformation("Sweeper processed {Count} inbox rows left unprocessed", processed);
         }
 
+        // Gaps whose grace period ended with no notification since: declare and fetch them now.
+        try
+        {
+            await processor.RecoverOverdueGapsAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            logger.LogWarning("Sweeper could not recover overdue gaps ({ExceptionType})", ex.GetType().Name);
+        }
+
         return processed;
     }
 

@@ -20,6 +20,12 @@ public sealed class IntakeOptions
     /// <summary>Whether this process drains the intake queue and re-drives unprocessed inbox rows (both default on).</summary>
     public bool Processing { get; set; } = true;
 
+    /// <summary>
+    /// How long a missing event number may stay missing before it is declared a gap and fetched from the source
+    /// (<c>$events</c>): notifications are processed concurrently, so a number is often merely out of order.
+    /// </summary>
+    public TimeSpan GapGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How often the sweeper looks for acknowledged notifications nobody processed (a crash before enqueue).</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(10);
 

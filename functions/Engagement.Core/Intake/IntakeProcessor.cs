@@ -135,17 +135,64 @@ public sealed class IntakeProcessor(
         var now = time.GetUtcNow();
         var state = await states.UpdateAsync(context.Name, notification.Subscription, s =>
         {
-            var next = s.Observe(notification, now);
-            next = next with { HeartbeatPeriod = period ?? next.HeartbeatPeriod ?? context.Source.HeartbeatPeriod };
-            return unresolved.Count == 0 ? next : next with { Missing = [.. next.Missing.Union(unresolved).Order()] };
+            var next = s.Observe(notification, now).AlsoMissing(unresolved, now);
+            return next with { HeartbeatPeriod = period ?? next.HeartbeatPeriod ?? context.Source.HeartbeatPeriod };
         }, cancellationToken);
         logger.LogInformation(
             "Subscription {Subscription} at {Source}: {NotificationType}, last event {LastEventNumber}, missing {MissingCount}",
             notification.Subscription, context.Name, SubscriptionNotification.TypeCode(notification.Type), state.LastEventNumber, state.Missing.Count);
 
-        if (state.Missing.Count > 0 && context.Client is not null)
+        await DeclareAndRecoverAsync(context, state, now, retryDeclared: false, cancellationToken);
+    }
+
+    /// <summary>
+    /// The sweeper's pass over gaps: subscriptions whose missing numbers outlived the grace period without another
+    /// notification arriving are declared and recovered here. Returns how many subscriptions it recovered for.
+    /// </summary>
+    public async Task<int> RecoverOverdueGapsAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var grace = options.CurrentValue.GapGracePeriod;
+        var handled = 0;
+        foreach (var name in sources.Names.ToList())
         {
-            await RecoverAsync(context, state, notification.SubscriptionId, cancellationToken);
+            var source = sources.Find(name);
+            if (source is null)
+            {
+                continue;
+            }
+
+            foreach (var state in (await states.ListAsync(name, cancellationToken)).Where(s => s.HasOverdueMissing(now, grace)))
+            {
+                using var client = await fhirClients.CreateAsync(name, source, cancellationToken);
+                await DeclareAndRecoverAsync(new Context(name, source, client), state, now, retryDeclared: true, cancellationToken);
+                handled++;
+            }
+        }
+
+        return handled;
+    }
+
+    /// <summary>
+    /// Declares missing numbers older than the grace period as gaps and fetches the declared gaps: when this call
+    /// declared new ones, or, for the sweeper (<paramref name="retryDeclared"/>), whenever some are still open. So
+    /// concurrent notifications do not each fetch the same gap.
+    /// </summary>
+    private async System.Threading.Tasks.Task DeclareAndRecoverAsync(Context context, SubscriptionState state, DateTimeOffset now, bool retryDeclared, CancellationToken cancellationToken)
+    {
+        var fetch = retryDeclared;
+        var grace = options.CurrentValue.GapGracePeriod;
+        if (state.HasOverdueMissing(now, grace))
+        {
+            var before = state.GapsFound;
+            state = await states.UpdateAsync(context.Name, state.Subscription, s => s.HasOverdueMissing(now, grace) ? s.Declare() : s, cancellationToken);
+            fetch |= state.GapsFound > before;
+        }
+
+        if (fetch && (state.Declared ?? []).Count > 0 && context.Client is not null)
+        {
+            var subscriptionId = ResourceRef.TryParse(state.Subscription, out var reference) ? reference.Id : state.Subscription;
+            await RecoverAsync(context, state, subscriptionId, cancellationToken);
         }
     }
 

@@ -4,8 +4,11 @@ namespace Engagement.Intake;
 
 /// <summary>
 /// What we know of one topic subscription at a source. Domain rules for gaps live here: a number beyond
-/// <see cref="LastEventNumber"/> + 1 (in an event, a heartbeat or a query-status) opens a gap; a missing number that
-/// arrives late or is recovered closes it.
+/// <see cref="LastEventNumber"/> + 1 (in an event, a heartbeat or a query-status) is missing; one that arrives late
+/// closes (a <see cref="LateArrivals"/>, not a gap: notifications are processed concurrently and may simply be out of
+/// order). A number still missing <see cref="IntakeOptions.GapGracePeriod"/> after <see cref="MissingSince"/> is
+/// declared a gap (<see cref="GapsFound"/>, listed in <see cref="Declared"/>) and fetched from the source; obtaining it
+/// counts in <see cref="GapsRecovered"/>.
 /// </summary>
 public sealed record SubscriptionState(
     string Source,
@@ -19,7 +22,10 @@ public sealed record SubscriptionState(
     long GapsFound,
     long GapsRecovered,
     IReadOnlyList<long> Missing,
-    string? Error)
+    string? Error,
+    DateTimeOffset? MissingSince = null,
+    long LateArrivals = 0,
+    IReadOnlyList<long>? Declared = null)
 {
     /// <summary>At most this many missing numbers are remembered (a larger gap still counts in <see cref="GapsFound"/>).</summary>
     public const int MaxMissing = 5000;
@@ -32,9 +38,11 @@ public sealed record SubscriptionState(
     {
         ArgumentNullException.ThrowIfNull(notification);
         var missing = new SortedSet<long>(Missing);
+        var declared = new SortedSet<long>(Declared ?? []);
         var last = LastEventNumber;
         var found = GapsFound;
         var recovered = GapsRecovered;
+        var late = LateArrivals;
 
         void Advance(long to)
         {
@@ -46,11 +54,15 @@ public sealed record SubscriptionState(
 
             if (to > last.Value + 1)
             {
-                found += to - last.Value - 1;
+                var count = to - last.Value - 1;
+                var kept = 0L;
                 for (var n = last.Value + 1; n < to && missing.Count < MaxMissing; n++)
                 {
                     missing.Add(n);
+                    kept++;
                 }
+
+                found += count - kept; // beyond MaxMissing: a gap at once, it cannot be tracked
             }
 
             if (to > last.Value)
@@ -71,9 +83,21 @@ public sealed record SubscriptionState(
                     {
                         last = number;
                     }
+                    else if (number <= last.Value && missing.Remove(number))
+                    {
+                        // Declared already (and perhaps being fetched): the gap closed. Otherwise merely out of order.
+                        if (declared.Remove(number))
+                        {
+                            recovered++;
+                        }
+                        else
+                        {
+                            late++;
+                        }
+                    }
                     else if (number <= last.Value)
                     {
-                        recovered += missing.Remove(number) ? 1 : 0;
+                        // A number seen before (a redelivery): nothing changes.
                     }
                     else
                     {
@@ -112,17 +136,52 @@ public sealed record SubscriptionState(
             LastNotification = now,
             GapsFound = found,
             GapsRecovered = recovered,
+            LateArrivals = late,
             Missing = [.. missing],
+            Declared = [.. declared],
+            MissingSince = missing.Count == 0 ? null : MissingSince ?? now,
             Error = error,
         };
+    }
+
+    /// <summary>These numbers are missing too (notified, but their resources could not be obtained).</summary>
+    public SubscriptionState AlsoMissing(IReadOnlyCollection<long> numbers, DateTimeOffset now) =>
+        numbers.Count == 0 ? this : this with { Missing = [.. Missing.Union(numbers).Order()], MissingSince = MissingSince ?? now };
+
+    /// <summary>Whether missing numbers have waited out the grace period and should be declared and fetched.</summary>
+    public bool HasOverdueMissing(DateTimeOffset now, TimeSpan grace) =>
+        Missing.Count > 0 && (MissingSince is not { } since || now - since >= grace);
+
+    /// <summary>Every missing number not declared yet becomes a gap (counted once in <see cref="GapsFound"/>).</summary>
+    public SubscriptionState Declare()
+    {
+        var declared = new SortedSet<long>(Declared ?? []);
+        var added = Missing.Count(declared.Add);
+        return added == 0 ? this : this with { Declared = [.. declared], GapsFound = GapsFound + added };
     }
 
     /// <summary>These numbers were obtained (recovered through <c>$events</c> or a re-query).</summary>
     public SubscriptionState Recovered(IEnumerable<long> numbers)
     {
         var missing = new SortedSet<long>(Missing);
-        var count = numbers.Count(missing.Remove);
-        return this with { Missing = [.. missing], GapsRecovered = GapsRecovered + count };
+        var declared = new SortedSet<long>(Declared ?? []);
+        var count = 0;
+        foreach (var n in numbers)
+        {
+            if (missing.Remove(n))
+            {
+                count++;
+                declared.Remove(n);
+            }
+        }
+
+        return this with
+        {
+            Missing = [.. missing],
+            Declared = [.. declared],
+            GapsRecovered = GapsRecovered + count,
+            MissingSince = missing.Count == 0 ? null : MissingSince,
+        };
     }
 
     /// <summary>Heartbeats overdue: nothing heard for longer than the heartbeat period.</summary>
@@ -134,15 +193,17 @@ public sealed record SubscriptionState(
 
     internal string MissingText => string.Join(',', Missing.Select(n => n.ToString(CultureInfo.InvariantCulture)));
 
+    internal string DeclaredText => string.Join(',', (Declared ?? []).Select(n => n.ToString(CultureInfo.InvariantCulture)));
+
     internal static IReadOnlyList<long> ParseMissing(string? text) =>
         string.IsNullOrEmpty(text) ? [] : [.. text.Split(',').Select(t => long.Parse(t, CultureInfo.InvariantCulture))];
 
-    /// <summary>Missing numbers grouped into contiguous ranges, for <c>$events</c>.</summary>
+    /// <summary>Declared gaps grouped into contiguous ranges, for <c>$events</c>.</summary>
     public IEnumerable<(long From, long To)> MissingRanges()
     {
         long? start = null;
         long previous = 0;
-        foreach (var n in Missing)
+        foreach (var n in (Declared ?? []).Order())
         {
             if (start is null)
             {
@@ -178,6 +239,7 @@ public sealed record SubscriptionView(
     double? HeartbeatPeriodSeconds,
     long GapsFound,
     long GapsRecovered,
+    long LateArrivals,
     IReadOnlyList<long> Missing,
     string? Error)
 {
@@ -185,6 +247,6 @@ public sealed record SubscriptionView(
     {
         ArgumentNullException.ThrowIfNull(state);
         return new(state.Subscription, state.Topic, state.Status, state.IsStale(now), state.LastEventNumber, state.LastHeartbeat,
-            state.LastNotification, state.HeartbeatPeriod?.TotalSeconds, state.GapsFound, state.GapsRecovered, state.Missing, state.Error);
+            state.LastNotification, state.HeartbeatPeriod?.TotalSeconds, state.GapsFound, state.GapsRecovered, state.LateArrivals, state.Missing, state.Error);
     }
 }

@@ -75,6 +75,9 @@ public sealed class SubscriptionStateStore(StorageClients storage, IOptions<Inta
         ["GapsFound"] = s.GapsFound,
         ["GapsRecovered"] = s.GapsRecovered,
         ["Missing"] = s.MissingText,
+        ["Declared"] = s.DeclaredText,
+        ["MissingSince"] = s.MissingSince,
+        ["LateArrivals"] = s.LateArrivals,
         ["Error"] = s.Error,
     };
 
@@ -90,7 +93,11 @@ public sealed class SubscriptionStateStore(StorageClients storage, IOptions<Inta
         e.GetInt64("GapsFound") ?? 0,
         e.GetInt64("GapsRecovered") ?? 0,
         SubscriptionState.ParseMissing(e.GetString("Missing")),
-        e.GetString("Error"));
+        e.GetString("Error"),
+        e.GetDateTimeOffset("MissingSince"),
+        e.GetInt64("LateArrivals") ?? 0,
+        // Rows written before gaps were declared: every missing number was already counted as found.
+        e.TryGetValue("Declared", out _) ? SubscriptionState.ParseMissing(e.GetString("Declared")) : SubscriptionState.ParseMissing(e.GetString("Missing")));
 
     private async Task EnsureAsync(CancellationToken cancellationToken)
     {

@@ -30,20 +30,45 @@ public sealed class SubscriptionStateTests
     }
 
     [Fact]
-    public void A_skipped_number_is_a_gap_and_its_late_arrival_closes_it()
+    public void A_skipped_number_is_missing_and_its_arrival_within_the_grace_period_is_only_late()
     {
         var state = SubscriptionState.New("ehr", "Subscription/s1")
             .Observe(Notification("handshake", 0), Now)
             .Observe(Notification("event-notification", 1, 1), Now)
             .Observe(Notification("event-notification", 4, 4), Now);
         Assert.Equal([2L, 3L], state.Missing);
-        Assert.Equal(2, state.GapsFound);
-        Assert.Equal([(2L, 3L)], state.MissingRanges());
+        Assert.Equal(Now, state.MissingSince);
+        Assert.Equal(0, state.GapsFound);
+        Assert.Empty(state.MissingRanges()); // nothing is fetched before it is declared
+        Assert.False(state.HasOverdueMissing(Now.AddSeconds(29), TimeSpan.FromSeconds(30)));
 
-        state = state.Observe(Notification("event-notification", 4, 3), Now);
+        state = state.Observe(Notification("event-notification", 4, 3), Now.AddSeconds(1));
         Assert.Equal([2L], state.Missing);
-        Assert.Equal(1, state.GapsRecovered);
+        Assert.Equal(1, state.LateArrivals);
+        Assert.Equal(0, state.GapsFound);
+        Assert.Equal(0, state.GapsRecovered);
         Assert.Equal(4, state.LastEventNumber);
+        Assert.Equal(Now, state.MissingSince); // still the oldest missing number's
+    }
+
+    [Fact]
+    public void A_number_missing_beyond_the_grace_period_is_declared_once_fetched_and_a_late_arrival_then_recovers_it()
+    {
+        var state = SubscriptionState.New("ehr", "Subscription/s1")
+            .Observe(Notification("event-notification", 1, 1), Now)
+            .Observe(Notification("event-notification", 5, 5), Now);
+        Assert.True(state.HasOverdueMissing(Now.AddSeconds(30), TimeSpan.FromSeconds(30)));
+
+        state = state.Declare().Declare();
+        Assert.Equal(3, state.GapsFound); // declared once, however often the sweeper looks
+        Assert.Equal([(2L, 4L)], state.MissingRanges());
+
+        state = state.Recovered([2, 3]).Observe(Notification("event-notification", 5, 4), Now.AddSeconds(31));
+        Assert.Empty(state.Missing);
+        Assert.Null(state.MissingSince);
+        Assert.Equal(3, state.GapsRecovered);
+        Assert.Equal(0, state.LateArrivals);
+        Assert.False(state.HasOverdueMissing(Now.AddHours(1), TimeSpan.FromSeconds(30)));
     }
 
     [Theory]
@@ -56,7 +81,7 @@ public sealed class SubscriptionStateTests
             .Observe(Notification(type, 5), Now);
         Assert.Equal([3L, 4L, 5L], state.Missing);
         Assert.Equal(5, state.LastEventNumber);
-        Assert.Equal(3, state.GapsFound);
+        Assert.Equal(3, state.Declare().GapsFound);
     }
 
     [Fact]
@@ -76,8 +101,11 @@ public sealed class SubscriptionStateTests
         var state = SubscriptionState.New("ehr", "Subscription/s1")
             .Observe(Notification("event-notification", 1, 1), Now)
             .Observe(Notification("event-notification", 5, 5), Now)
+            .Declare()
             .Recovered([2, 3, 4, 99]);
         Assert.Empty(state.Missing);
+        Assert.Empty(state.Declared!);
+        Assert.Equal(3, state.GapsFound);
         Assert.Equal(3, state.GapsRecovered);
     }
 

@@ -46,6 +46,7 @@ public sealed class IntakeFixture : IAsyncLifetime
         ["Engagement__Intake__StoragePrefix"] = prefix,
         ["Engagement__Intake__SweepInterval"] = "00:00:01",
         ["Engagement__Intake__RedriveAfter"] = "00:00:02",
+        ["Engagement__Intake__GapGracePeriod"] = "00:00:02",
         ["Engagement__Sources__ehr1__InboundSecret"] = Secret,
         ["Engagement__Sources__ehr1__FhirBaseUrl"] = fhirBase.ToString(),
         ["Engagement__Sources__ehr1__Criteria"] = "Encounter?status=finished",
