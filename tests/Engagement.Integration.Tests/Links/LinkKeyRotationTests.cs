@@ -31,6 +31,38 @@ public sealed class LinkKeyRotationTests
         Assert.Equal(HttpStatusCode.OK, await StatusAsync(after, fresh.Token));
     }
 
+    [Fact]
+    public async Task Without_configured_link_keys_links_are_signed_with_a_key_derived_from_the_admin_key()
+    {
+        // An Azure deployment configured with only the contract's settings (the admin key is one) still issues links.
+        var noKeys = new Dictionary<string, string?>
+        {
+            ["Engagement__Diagnostics__Enabled"] = "true",
+            ["Engagement__Outbox__DispatchInterval"] = "1.00:00:00",
+        };
+        IssuedTestLink derived;
+        await using (var host = new StandaloneHost(noKeys))
+        {
+            await host.StartAsync();
+            derived = await LinkApi.IssueAsync(host);
+            Assert.StartsWith("admin.", derived.Token, StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.OK, await StatusAsync(host, derived.Token));
+        }
+
+        // Configuring keys later: new links use them, links already sent keep working while the admin key is the same.
+        await using (var configured = new StandaloneHost(LinkApi.Settings("k1", ("k1", LinkApi.SecretOne))))
+        {
+            await configured.StartAsync();
+            Assert.StartsWith("k1.", (await LinkApi.IssueAsync(configured)).Token, StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.OK, await StatusAsync(configured, derived.Token));
+        }
+
+        // Another admin key derives another key: the link is refused.
+        await using var rotatedAdmin = new StandaloneHost(new Dictionary<string, string?>(noKeys) { ["Engagement__AdminKey"] = "another-admin-key" });
+        await rotatedAdmin.StartAsync();
+        Assert.Equal(HttpStatusCode.Unauthorized, await StatusAsync(rotatedAdmin, derived.Token));
+    }
+
     private static async Task<HttpStatusCode> StatusAsync(StandaloneHost host, string token)
     {
         var (status, _, response) = await LinkApi.PageAsync(host, token);
