@@ -254,7 +254,12 @@ public sealed partial class ReplyProcessor(
     {
         Id = reply.CommunicationId,
         Meta = new Meta { Profile = [FollowUpIds.Base + "/StructureDefinition/engagement-communication"] },
-        Identifier = [new Identifier(FollowUpIds.Base + "/identifier/inbound-message", reply.Channel + "/" + reply.Inbound.ProviderMessageId)],
+        // Ours (every Communication we create carries it, profile engagement-communication) and the gateway's.
+        Identifier =
+        [
+            new Identifier(FollowUpIds.CommunicationIdentifierSystem, reply.CommunicationId),
+            new Identifier(FollowUpIds.Base + "/identifier/inbound-message", reply.Channel + "/" + reply.Inbound.ProviderMessageId),
+        ],
         InResponseTo = [new ResourceReference("Communication/" + reply.Answered.MessageId)],
         Status = EventStatus.Completed,
         Category = [new CodeableConcept(ReplyKindSystem, kind)],

@@ -182,6 +182,9 @@ public sealed class InboundTests(InboundFixture fixture) : IClassFixture<Inbound
         var help = await fixture.ReplyOkAsync("sms", new { type = "reply", providerMessageId = InboundFixture.NewId("p"), from = phone, text = "Help!" });
         Assert.Equal("help", help.GetProperty("outcome").GetString());
         Assert.StartsWith("Mensajes de su equipo de atención", (await fixture.OutboxAsync(patientId)).Single(m => m.MessageId == help.GetProperty("reply").GetString()).Text, StringComparison.Ordinal);
+
+        // The Consent and every Communication (ours, the patient's keywords, withheld ones) conform to our profiles.
+        await Conformance.AssertProducedResourcesConformAsync(fixture.Host, patientId, "Consent", "Communication");
     }
 
     [Fact]
