@@ -1,4 +1,5 @@
 using Engagement.Http;
+using Engagement.Measures;
 using Hl7.Fhir.Model;
 using Microsoft.AspNetCore.Http;
 
@@ -8,7 +9,7 @@ namespace Engagement.Links;
 /// <c>GET /engage/{token}</c> (the patient's page) and <c>GET /api/engage/{token}</c> (what the page needs: the linked
 /// Questionnaire, the Task and the expiry). Bad tokens: 401 (forged) or 410 (expired, revoked, used).
 /// </summary>
-public sealed class EngageHandler(LinkValidator validator, IQuestionnaireTitles titles)
+public sealed class EngageHandler(LinkValidator validator, IQuestionnaireTitles titles, IEngagementRecorder recorder, TimeProvider time)
 {
     public async Task<IResult> PageAsync(HttpRequest request, string token, CancellationToken cancellationToken)
     {
@@ -20,6 +21,15 @@ public sealed class EngageHandler(LinkValidator validator, IQuestionnaireTitles 
             return EngagementPage.Failure(validation.Failure.Value, language);
         }
 
+        // Counted once per link (event id = link id); the protocol and cohort come from the link's follow-up run.
+        await recorder.RecordAsync(new EngagementEvent
+        {
+            Id = "opened-" + validation.Context.LinkId,
+            Kind = EngagementEventKinds.LinkOpened,
+            OccurredAt = time.GetUtcNow(),
+            InstanceId = validation.Context.InstanceId,
+            Questionnaire = validation.Context.QuestionnaireCanonical,
+        }, cancellationToken);
         var title = await titles.FindTitleAsync(validation.Context.QuestionnaireCanonical, language, cancellationToken);
         return EngagementPage.Questionnaire(title, language);
     }

@@ -3,6 +3,7 @@ using Engagement.Fhir;
 using Engagement.FollowUp.Engine;
 using Engagement.Http;
 using Engagement.Links;
+using Engagement.Measures;
 using Engagement.Outreach;
 using Engagement.Telemetry;
 using Hl7.Fhir.Model;
@@ -30,6 +31,7 @@ public sealed class ResponseSubmissionHandler(
     MessageTemplates templates,
     TimeProvider time,
     IConfiguration configuration,
+    IEngagementRecorder recorder,
     ILogger<ResponseSubmissionHandler> logger)
 {
     private const string Base = "http://engagement-functions.org/fhir";
@@ -183,6 +185,16 @@ public sealed class ResponseSubmissionHandler(
             For = new ResourceReference("Patient/" + link.PatientId),
             AuthoredOnElement = new FhirDateTime(now),
         }, link.PatientId, cancellationToken);
+        var redFlagTaskId = "rf-" + OutreachMessage.CreateId(key)[4..];
+        await recorder.RecordAsync(new EngagementEvent
+        {
+            Id = "red-flag-" + redFlagTaskId,
+            Kind = EngagementEventKinds.RedFlagRaised,
+            OccurredAt = now,
+            InstanceId = link.InstanceId,
+            Questionnaire = link.QuestionnaireCanonical,
+            TaskId = redFlagTaskId,
+        }, cancellationToken);
         await outbox.EnqueueAsync(new OutreachMessage
         {
             MessageId = OutreachMessage.CreateId(key, "red-flag"),

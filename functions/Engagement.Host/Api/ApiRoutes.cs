@@ -3,6 +3,7 @@ using Engagement.FollowUp.Engine;
 using Engagement.Fhir;
 using Engagement.Health;
 using Engagement.Links;
+using Engagement.Measures;
 using Engagement.Outcomes;
 using Engagement.Security.Smart;
 using Engagement.Intake;
@@ -68,6 +69,12 @@ public static class ApiRoutes
             handler.SearchAsync(request, resourceType, ct));
         api.MapPut(FhirHandler.InstanceRoute, (FhirHandler handler, HttpRequest request, string resourceType, string id, CancellationToken ct) =>
             handler.UpdateAsync(request, resourceType, id, ct));
+        api.MapGet("/" + MeasuresHandler.EngagementRoute, (MeasuresHandler handler, HttpRequest request, CancellationToken ct) =>
+            handler.EngagementAsync(request, ct));
+        api.MapGet("/" + MeasuresHandler.MetricsRoute, (MeasuresHandler handler, HttpRequest request, CancellationToken ct) =>
+            handler.MetricsAsync(request, ct));
+        app.MapGet(DashboardHandler.PageRoute, (DashboardHandler handler) => handler.Page());
+        app.MapGet(DashboardHandler.AssetRoute, (DashboardHandler handler, string name) => handler.Asset(name));
         var notifications = api.MapGroup("/notifications/{source}");
         notifications.MapPost("", (IntakeHandler handler, HttpRequest request, string source, CancellationToken ct) =>
             handler.PostNotificationAsync(request, source, ct));

@@ -1,4 +1,5 @@
 using Engagement.Fhir;
+using Engagement.Measures;
 using Engagement.Outreach;
 using Hl7.Fhir.Model;
 using Microsoft.DurableTask;
@@ -16,7 +17,8 @@ public sealed class EscalateFollowUpActivity(
     MessageTemplates templates,
     FollowUpIndex index,
     TimeProvider time,
-    IConfiguration configuration) : TaskActivity<EscalateRequest, string>
+    IConfiguration configuration,
+    IEngagementRecorder recorder) : TaskActivity<EscalateRequest, string>
 {
     public override async Task<string> RunAsync(TaskActivityContext context, EscalateRequest input)
     {
@@ -69,6 +71,15 @@ public sealed class EscalateFollowUpActivity(
             InstanceId = run.InstanceId,
             ActivityId = occurrence.ActivityId,
             CreatedAt = now,
+        }, ct);
+        await recorder.RecordAsync(new EngagementEvent
+        {
+            Id = "escalation-" + taskId,
+            Kind = EngagementEventKinds.EscalationRaised,
+            OccurredAt = now,
+            InstanceId = run.InstanceId,
+            Questionnaire = run.Protocol.Activities.First(a => a.Id == occurrence.ActivityId).Content.QuestionnaireCanonical,
+            TaskId = taskId,
         }, ct);
         await index.AppendAsync(run.InstanceId, now, "escalated", occurrence.Key, policy?.Priority ?? "routine", ct);
         return taskId;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Engagement.Fhir;
 using Engagement.Hosting;
+using Engagement.Measures;
 using Engagement.Outreach;
 using Hl7.Fhir.Model;
 using Microsoft.DurableTask;
@@ -22,7 +23,8 @@ public sealed class SendOutreachActivity(
     IFhirResourceStore store,
     FollowUpIndex index,
     TimeProvider time,
-    IOptions<PreferenceDefaults> defaults) : TaskActivity<SendRequest, SendResult>
+    IOptions<PreferenceDefaults> defaults,
+    IEngagementRecorder recorder) : TaskActivity<SendRequest, SendResult>
 {
     public override async Task<SendResult> RunAsync(TaskActivityContext context, SendRequest input)
     {
@@ -34,6 +36,7 @@ public sealed class SendOutreachActivity(
         if (await consent.IsOptedOutAsync(run.PatientId, ct))
         {
             await index.AppendAsync(run.InstanceId, now, "opted-out", occurrence.Key, null, ct);
+            await recorder.RecordAsync(MeasureEvents.OptOut(run, now), ct);
             return new SendResult(SendOutcome.OptedOut, null, null);
         }
 
@@ -88,6 +91,25 @@ public sealed class SendOutreachActivity(
             await store.PutAsync(task, run.PatientId, ct);
         }
 
+        await recorder.RememberRunAsync(run.InstanceId, new RunCohort(run.Protocol.Id, Cohorts.AgeBand(patient?.BirthDate, now), language, channel), ct);
+        await recorder.RecordAsync(new EngagementEvent { Id = "engaged-" + run.InstanceId, Kind = EngagementEventKinds.Engaged, OccurredAt = now, InstanceId = run.InstanceId }, ct);
+        await recorder.RecordAsync(input.Attempt == 0
+            ? new EngagementEvent
+            {
+                Id = $"due-{run.InstanceId}-{occurrence.Key}",
+                Kind = EngagementEventKinds.ActivityDue,
+                OccurredAt = occurrence.DueUtc,
+                InstanceId = run.InstanceId,
+                Questionnaire = activity.Content.QuestionnaireCanonical,
+            }
+            : new EngagementEvent
+            {
+                Id = "reminder-" + messageId,
+                Kind = EngagementEventKinds.ReminderSent,
+                OccurredAt = now,
+                InstanceId = run.InstanceId,
+                Questionnaire = activity.Content.QuestionnaireCanonical,
+            }, ct);
         await index.AppendAsync(run.InstanceId, now, input.Attempt == 0 ? "sent" : "reminded", occurrence.Key, $"{channel}/{language}", ct);
         return new SendResult(SendOutcome.Sent, messageId, channel);
     }
