@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Engagement.Measures;
 using Engagement.Outreach.Transports;
 using Engagement.Telemetry;
 using Microsoft.Extensions.Logging;
@@ -9,7 +10,7 @@ namespace Engagement.Outreach;
 /// Hands pending outbox messages to the transport, then marks them sent. A crash between the two resends the
 /// message on the next pass — never loses it; the transport (or the gateway) drops the repeat by MessageId.
 /// </summary>
-public sealed class OutboxDispatcher(OutboxStore outbox, IOutreachTransport transport, TimeProvider time, ILogger<OutboxDispatcher> logger)
+public sealed class OutboxDispatcher(OutboxStore outbox, IOutreachTransport transport, TimeProvider time, IEngagementRecorder recorder, ILogger<OutboxDispatcher> logger)
 {
     private const int BatchSize = 100;
 
@@ -25,7 +26,23 @@ public sealed class OutboxDispatcher(OutboxStore outbox, IOutreachTransport tran
                 span?.SetTag("engagement.message", entry.Message.MessageId);
                 span?.SetTag("engagement.channel", entry.Message.Channel);
                 await transport.SendAsync(entry.Message, cancellationToken);
-                await outbox.MarkSentAsync(entry, time.GetUtcNow(), cancellationToken);
+                var sentAt = time.GetUtcNow();
+                if (entry.Message.Channel != "clinician")
+                {
+                    // Patient messages only; the event id is the message id, so a resend after a crash counts once.
+                    await recorder.RecordAsync(new EngagementEvent
+                    {
+                        Id = entry.Message.MessageId,
+                        Kind = EngagementEventKinds.MessageSent,
+                        OccurredAt = entry.Message.CreatedAt == default ? sentAt : entry.Message.CreatedAt,
+                        InstanceId = entry.Message.InstanceId,
+                        Protocol = entry.Message.ProtocolId,
+                        Language = entry.Message.Language,
+                        Channel = entry.Message.Channel,
+                    }, cancellationToken);
+                }
+
+                await outbox.MarkSentAsync(entry, sentAt, cancellationToken);
                 EngagementTelemetry.MessagesSent.Add(1,
                     new KeyValuePair<string, object?>("channel", entry.Message.Channel),
                     new KeyValuePair<string, object?>("language", entry.Message.Language));

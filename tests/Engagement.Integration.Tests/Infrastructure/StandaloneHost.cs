@@ -31,6 +31,7 @@ public sealed class StandaloneHost : IAsyncDisposable
             ["Engagement__Durable__WorkerId"] = "test-worker-" + Guid.NewGuid().ToString("N")[..8],
             // Each host dispatches only its own outbox: hosts share one Azurite and would drain each other's messages.
             ["Engagement__Outbox__TableName"] = "Outbox" + Guid.NewGuid().ToString("N")[..12],
+            ["Engagement__Measures__TableName"] = "Measures" + Guid.NewGuid().ToString("N")[..12],
             ["Logging__Console__FormatterName"] = "simple",
         };
         if (settings is not null)

@@ -35,11 +35,14 @@ public sealed class OutboxTests
         CreatedAt = DateTimeOffset.UtcNow,
     };
 
+    private Engagement.Measures.AzureStorage.TableEngagementStore Recorder() =>
+        new(storage, Options.Create(new Engagement.Measures.MeasuresOptions { TableName = "Measures" + Guid.NewGuid().ToString("N")[..12] }));
+
     private (OutboxStore Outbox, OutboxDispatcher Dispatcher, QueueClient Queue) Create(IOutreachTransport? transport = null)
     {
         var outbox = new OutboxStore(storage, Options.Create(new OutreachOptions { TableName = outboxTable }));
         var queueTransport = new StorageQueueOutreachTransport(storage, Options.Create(new OutreachOptions { QueueName = queueName }));
-        var dispatcher = new OutboxDispatcher(outbox, transport ?? queueTransport, TimeProvider.System, NullLogger<OutboxDispatcher>.Instance);
+        var dispatcher = new OutboxDispatcher(outbox, transport ?? queueTransport, TimeProvider.System, Recorder(), NullLogger<OutboxDispatcher>.Instance);
         return (outbox, dispatcher, storage.Queues.GetQueueClient(queueName));
     }
 
@@ -88,7 +91,7 @@ public sealed class OutboxTests
         await outbox.EnqueueAsync(Message(id), default);
         var realTransport = new StorageQueueOutreachTransport(storage, Options.Create(new OutreachOptions { QueueName = queueName }));
         var crashing = new CrashAfterSendTransport(realTransport);
-        var crashingDispatcher = new OutboxDispatcher(outbox, crashing, TimeProvider.System, NullLogger<OutboxDispatcher>.Instance);
+        var crashingDispatcher = new OutboxDispatcher(outbox, crashing, TimeProvider.System, Recorder(), NullLogger<OutboxDispatcher>.Instance);
 
         await Assert.ThrowsAsync<IOException>(() => crashingDispatcher.DispatchPendingAsync(default));
         Assert.Equal(OutboxStore.Pending, await outbox.GetStatusAsync(id, default));
