@@ -19,6 +19,9 @@ public sealed class OutboxStore(StorageClients storage, IOptions<OutreachOptions
     public const string Pending = "Pending";
     public const string Sent = "Sent";
 
+    /// <summary>Never handed to the transport: the patient opted out after the message was decided.</summary>
+    public const string Suppressed = "Suppressed";
+
     private readonly TableClient table = storage.Tables.GetTableClient(options.Value.TableName);
     private volatile bool created;
 
@@ -98,6 +101,26 @@ public sealed class OutboxStore(StorageClients storage, IOptions<OutreachOptions
         catch (RequestFailedException ex) when (ex.Status == (int)HttpStatusCode.PreconditionFailed)
         {
             // Another dispatcher sent and marked it first; the transport drops the duplicate by MessageId.
+        }
+    }
+
+    /// <summary>Marks an entry suppressed (not sent, never retried). Losing the race to another dispatcher is fine.</summary>
+    public async Task MarkSuppressedAsync(OutboxEntry entry, DateTimeOffset at, string reason, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        var update = new TableEntity(entry.Partition, entry.Message.MessageId)
+        {
+            ["Status"] = Suppressed,
+            ["SuppressedAt"] = at,
+            ["Reason"] = reason,
+        };
+        try
+        {
+            await table.UpdateEntityAsync(update, entry.ETag, TableUpdateMode.Merge, cancellationToken);
+        }
+        catch (RequestFailedException ex) when (ex.Status == (int)HttpStatusCode.PreconditionFailed)
+        {
+            // Another dispatcher handled it first.
         }
     }
 

@@ -44,6 +44,9 @@ public static class EngagementTelemetry
     /// <summary>Outreach messages handed to the transport. Tags: channel, language, protocol.</summary>
     public static readonly Counter<long> MessagesSent = Meter.CreateCounter<long>("engagement.messages.sent", "{message}", "Outreach messages sent");
 
+    /// <summary>Outreach messages withheld at dispatch because the patient opted out after they were decided. Tags: channel.</summary>
+    public static readonly Counter<long> MessagesSuppressed = Meter.CreateCounter<long>("engagement.messages.suppressed", "{message}", "Outreach messages withheld after an opt-out");
+
     /// <summary>Patient responses stored. Tags: questionnaire, protocol.</summary>
     public static readonly Counter<long> ResponsesReceived = Meter.CreateCounter<long>("engagement.responses.received", "{response}", "Patient responses stored");
 

@@ -104,7 +104,19 @@ public sealed class InboundFixture : IAsyncLifetime
         return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 
-    /// <summary>Everything this host put in its outbox for the patient (the outbox is never dispatched here).</summary>
+    /// <summary>The outbox row of one message (Status: Pending, Sent or Suppressed; SentAt).</summary>
+    public async Task<TableEntity> OutboxRowAsync(string messageId)
+    {
+        var table = new TableClient(TestEnvironment.StorageConnectionString, Host.Settings["Engagement__Outbox__TableName"]);
+        await foreach (var row in table.QueryAsync<TableEntity>(e => e.RowKey == messageId))
+        {
+            return row;
+        }
+
+        throw new InvalidOperationException("No outbox row " + messageId);
+    }
+
+    /// <summary>Everything this host put in its outbox for the patient, whatever the dispatcher did with it.</summary>
     public async Task<List<OutreachMessage>> OutboxAsync(string patientId)
     {
         var table = new TableClient(TestEnvironment.StorageConnectionString, Host.Settings["Engagement__Outbox__TableName"]);
@@ -134,6 +146,7 @@ public sealed class InboundFixture : IAsyncLifetime
         }
 
         await PutFromEhrAsync(patient);
+        await PatientStore.WaitUntilStoredAsync(patientId);
         await PutFromEhrAsync(FollowUpHarness.InpatientDischarge(NewId("enc"), patientId, DateTimeOffset.UtcNow));
         var runs = await Poll.UntilAsync(() => FollowUpsAsync(patientId), l => l.GetProperty("followUps").GetArrayLength() == 1, TimeSpan.FromSeconds(60), "the follow-up to start");
         return (patientId, phone, runs.GetProperty("followUps")[0].GetProperty("instanceId").GetString()!);

@@ -70,6 +70,7 @@ public sealed class DischargeToFollowUpTests
         await host.StartAsync();
         var patientId = "pat-" + Guid.NewGuid().ToString("N")[..10];
         await PutAsync(host, FollowUpHarness.Patient(patientId));
+        await PatientStore.WaitUntilStoredAsync(patientId);
         await PutAsync(host, FollowUpHarness.InpatientDischarge("enc-" + Guid.NewGuid().ToString("N")[..10], patientId, DateTimeOffset.UtcNow));
 
         var list = await Poll.UntilAsync(() => FollowUpsAsync(host, patientId), l => l.GetProperty("followUps").GetArrayLength() == 1, TimeSpan.FromSeconds(60), "the follow-up to start");

@@ -69,7 +69,9 @@ public sealed class FollowUpEngineTests : IAsyncLifetime
                 break;
             }
 
-            if (instance.ReadCustomStatusAs<FollowUpStatus>() is { State: "awaiting-response", NextOccurrence: { } key } && answered.Add(key))
+            // Answered as soon as the occurrence is next (durable events wait in the orchestration until it listens),
+            // so a loaded machine cannot let a half-second reminder timer win the race.
+            if (instance.ReadCustomStatusAs<FollowUpStatus>() is { State: "waiting" or "awaiting-response", NextOccurrence: { } key } && answered.Add(key))
             {
                 await harness.Client.RaiseEventAsync(instanceId, FollowUpEvents.Response(key), new FollowUpResponse("questionnaire", null, 3, DateTimeOffset.UtcNow));
             }

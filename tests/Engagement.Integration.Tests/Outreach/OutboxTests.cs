@@ -1,12 +1,16 @@
 using System.Text.Json;
 using Azure.Storage.Queues;
+using Engagement.Fhir;
+using Engagement.FollowUp.Engine;
 using Engagement.Integration.Tests.Infrastructure;
 using Engagement.Outreach;
 using Engagement.Outreach.Transports;
 using Engagement.Storage.AzureStorage;
+using Hl7.Fhir.Model;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Task = System.Threading.Tasks.Task;
 
 namespace Engagement.Integration.Tests.Outreach;
 
@@ -17,16 +21,21 @@ public sealed class OutboxTests
         .AddInMemoryCollection(new Dictionary<string, string?> { ["AzureWebJobsStorage"] = TestEnvironment.StorageConnectionString })
         .Build());
 
+    private readonly TableFhirResourceStore store;
+
+    public OutboxTests() => store = new TableFhirResourceStore(storage, TimeProvider.System);
+
     private readonly string queueName = "outreach-" + Guid.NewGuid().ToString("N")[..12];
 
     // A table of its own: other test hosts' dispatchers drain the default outbox.
     private readonly string outboxTable = "Outbox" + Guid.NewGuid().ToString("N")[..12];
 
-    private static OutreachMessage Message(string id) => new()
+    private static OutreachMessage Message(string id, string? patientId = null, string? instanceId = null, string channel = "sms") => new()
     {
         MessageId = id,
-        PatientId = "pat-" + id,
-        Channel = "sms",
+        PatientId = patientId ?? "pat-" + id,
+        InstanceId = instanceId,
+        Channel = channel,
         Language = "es",
         TemplateCode = "questionnaire",
         To = "+15555550100",
@@ -42,9 +51,12 @@ public sealed class OutboxTests
     {
         var outbox = new OutboxStore(storage, Options.Create(new OutreachOptions { TableName = outboxTable }));
         var queueTransport = new StorageQueueOutreachTransport(storage, Options.Create(new OutreachOptions { QueueName = queueName }));
-        var dispatcher = new OutboxDispatcher(outbox, transport ?? queueTransport, TimeProvider.System, Recorder(), NullLogger<OutboxDispatcher>.Instance);
+        var dispatcher = Dispatcher(outbox, transport ?? queueTransport);
         return (outbox, dispatcher, storage.Queues.GetQueueClient(queueName));
     }
+
+    private OutboxDispatcher Dispatcher(OutboxStore outbox, IOutreachTransport transport) =>
+        new(outbox, transport, new StoredOutreachConsent(store), store, TimeProvider.System, Recorder(), NullLogger<OutboxDispatcher>.Instance);
 
     private static async Task<List<OutreachEnvelope>> DrainAsync(QueueClient queue)
     {
@@ -91,7 +103,7 @@ public sealed class OutboxTests
         await outbox.EnqueueAsync(Message(id), default);
         var realTransport = new StorageQueueOutreachTransport(storage, Options.Create(new OutreachOptions { QueueName = queueName }));
         var crashing = new CrashAfterSendTransport(realTransport);
-        var crashingDispatcher = new OutboxDispatcher(outbox, crashing, TimeProvider.System, Recorder(), NullLogger<OutboxDispatcher>.Instance);
+        var crashingDispatcher = Dispatcher(outbox, crashing);
 
         await Assert.ThrowsAsync<IOException>(() => crashingDispatcher.DispatchPendingAsync(default));
         Assert.Equal(OutboxStore.Pending, await outbox.GetStatusAsync(id, default));
@@ -103,6 +115,52 @@ public sealed class OutboxTests
         Assert.Equal(2, sent.Count);
         Assert.Single(sent.Select(e => e.MessageId).Distinct());
         Assert.Equal(OutboxStore.Sent, await outbox.GetStatusAsync(id, default));
+    }
+
+    [Fact]
+    public async Task Protocol_outreach_to_a_patient_who_opted_out_after_it_was_decided_is_withheld_while_replies_and_care_team_messages_go()
+    {
+        var (outbox, dispatcher, queue) = Create();
+        var run = Guid.NewGuid().ToString("N")[..10];
+        var optedOut = "pat-out-" + run;
+        var other = "pat-in-" + run;
+        var reminder = OutreachMessage.CreateId("instance-" + run, "checkin", "1");
+        var otherReminder = OutreachMessage.CreateId("instance-other-" + run, "checkin", "1");
+        var confirmation = OutreachMessage.CreateId("reply-" + run, "optout-confirmation");
+        var escalation = OutreachMessage.CreateId("instance-" + run, "checkin", "escalation");
+        // The send step decided the reminder (and wrote its Communication) just before the STOP was stored.
+        await store.CreateIfNotExistsAsync(new Communication
+        {
+            Id = reminder,
+            Status = EventStatus.InProgress,
+            Subject = new ResourceReference("Patient/" + optedOut),
+        }, optedOut, default);
+        await outbox.EnqueueAsync(Message(reminder, optedOut, "instance-" + run), default);
+        await outbox.EnqueueAsync(Message(otherReminder, other, "instance-other-" + run), default);
+        await outbox.EnqueueAsync(Message(confirmation, optedOut), default);
+        await outbox.EnqueueAsync(Message(escalation, optedOut, "instance-" + run, OutboxDispatcher.ClinicianChannel), default);
+        await store.CreateIfNotExistsAsync(new Consent
+        {
+            Id = "outreach-" + run,
+            Status = Consent.ConsentState.Active,
+            Scope = new CodeableConcept("http://terminology.hl7.org/CodeSystem/consentscope", "patient-privacy"),
+            Category = [new CodeableConcept("http://loinc.org", "59284-0")],
+            Patient = new ResourceReference("Patient/" + optedOut),
+            DateTimeElement = new FhirDateTime(DateTimeOffset.UtcNow),
+            Provision = new Consent.provisionComponent { Type = Consent.ConsentProvisionType.Deny },
+        }, optedOut, default);
+
+        Assert.Equal(3, await dispatcher.DispatchPendingAsync(default));
+        Assert.Equal(0, await dispatcher.DispatchPendingAsync(default)); // withheld means never retried
+
+        var sent = (await DrainAsync(queue)).Select(e => e.MessageId).ToList();
+        Assert.Equal(new[] { confirmation, escalation, otherReminder }.Order(StringComparer.Ordinal), sent.Order(StringComparer.Ordinal));
+        Assert.DoesNotContain(reminder, sent);
+        Assert.Equal(OutboxStore.Suppressed, await outbox.GetStatusAsync(reminder, default));
+        Assert.Equal(OutboxStore.Sent, await outbox.GetStatusAsync(otherReminder, default));
+        var communication = (Communication)(await store.GetAsync("Communication", reminder, default))!.Resource;
+        Assert.Equal(EventStatus.NotDone, communication.Status);
+        Assert.Equal("patient-objection", communication.StatusReason!.Coding.Single().Code);
     }
 
     [Fact]

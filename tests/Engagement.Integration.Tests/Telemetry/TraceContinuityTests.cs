@@ -66,11 +66,13 @@ public sealed class TraceContinuityTests
         settings["Engagement__SecondsPerDay"] = "2";
         settings["Engagement__FollowUp__ContactWindowStart"] = "00:00";
         settings["Engagement__FollowUp__ContactWindowEnd"] = "23:59";
+        settings["Engagement__Outbox__DispatchInterval"] = "00:00:01"; // link hosts keep it idle; this test follows the dispatch
         await using var host = new StandaloneHost(settings);
         await host.StartAsync();
         var patientId = "pat-" + Guid.NewGuid().ToString("N")[..10];
         var traceId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         await PutAsync(host, FollowUpHarness.Patient(patientId), traceParent: null);
+        await PatientStore.WaitUntilStoredAsync(patientId);
         await PutAsync(host, FollowUpHarness.InpatientDischarge("enc-" + Guid.NewGuid().ToString("N")[..10], patientId, DateTimeOffset.UtcNow), $"00-{traceId}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}-01");
 
         string[] expected = ["intake.process", "followup.start", "followup.send", "outreach.dispatch"];
