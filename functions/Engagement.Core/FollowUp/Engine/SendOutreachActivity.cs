@@ -91,6 +91,9 @@ public sealed class SendOutreachActivity(
             CreatedAt = now,
             TraceParent = EngagementTelemetry.CurrentTraceParent,
         };
+        // The run's cohort is known before the message can be dispatched: the dispatcher's message-sent (and a receipt's
+        // delivered) event of this very first message fills its age band from it.
+        await recorder.RememberRunAsync(run.InstanceId, new RunCohort(run.Protocol.Id, Cohorts.AgeBand(patient?.BirthDate, now), language, channel), ct);
         await outbox.EnqueueAsync(message, ct);
         await conversations.RecordOutboundAsync(message, ct);
 
@@ -102,7 +105,6 @@ public sealed class SendOutreachActivity(
             await store.PutAsync(task, run.PatientId, ct);
         }
 
-        await recorder.RememberRunAsync(run.InstanceId, new RunCohort(run.Protocol.Id, Cohorts.AgeBand(patient?.BirthDate, now), language, channel), ct);
         await recorder.RecordAsync(new EngagementEvent { Id = "engaged-" + run.InstanceId, Kind = EngagementEventKinds.Engaged, OccurredAt = now, InstanceId = run.InstanceId }, ct);
         await recorder.RecordAsync(input.Attempt == 0
             ? new EngagementEvent
