@@ -129,7 +129,8 @@ public sealed partial class MeasuresHandler(EngagementMetrics metrics, IFhirAcce
             return (date, null);
         }
 
-        if (value.Length > 10 && DateTimeOffset.TryParseExact(value, ["yyyy-MM-ddTHH:mm:ssK", "yyyy-MM-ddTHH:mm:ss.FFFFFFFK"], CultureInfo.InvariantCulture, DateTimeStyles.None, out var instant))
+        // A FHIR dateTime with a time SHALL carry its zone ("K" alone would also take none, as the server's local time).
+        if (value.Length > 10 && ZoneSuffix().IsMatch(value) && DateTimeOffset.TryParseExact(value, ["yyyy-MM-ddTHH:mm:ssK", "yyyy-MM-ddTHH:mm:ss.FFFFFFFK"], CultureInfo.InvariantCulture, DateTimeStyles.None, out var instant))
         {
             return (DateOnly.FromDateTime(instant.UtcDateTime), null);
         }
@@ -139,4 +140,7 @@ public sealed partial class MeasuresHandler(EngagementMetrics metrics, IFhirAcce
 
     [GeneratedRegex("^[A-Za-z0-9.-]{1,64}$", RegexOptions.CultureInvariant)]
     private static partial Regex ProtocolId();
+
+    [GeneratedRegex("(Z|[+-][0-9]{2}:[0-9]{2})$", RegexOptions.CultureInvariant)]
+    private static partial Regex ZoneSuffix();
 }
