@@ -30,18 +30,19 @@ namespace Engagement.Integration.Tests.Measures;
 /// <c>$engagement</c> and the metrics JSON must then show exactly the counts of that scenario (every activity of the
 /// protocol carries a Questionnaire: the check-in links post-discharge-checkin), and every MeasureReport must conform
 /// to engagement-measurereport. The known counts need the answers and the STOP to beat the first reminder, one protocol
-/// day later; the test checks that precondition from the runs' history and says so if a slow machine broke it.
+/// day later; the fixture checks that precondition from the runs' history and says so if a slow machine broke it.
+/// <see cref="EngagementScenarioTests"/> reads the figures through the API, <see cref="EngagementDashboardTests"/> through the
+/// dashboard in a browser.
 /// </summary>
-public sealed class EngagementScenarioTests
+public sealed class EngagementScenarioFixture : IAsyncLifetime
 {
     private const string EhrSecret = "measures-e2e-inbound-secret";
     private const string SmsSecret = "measures-e2e-sms-secret";
 
     /// <summary>One protocol day: long enough for a response to reach the run before its first reminder on a loaded machine.</summary>
-    private const int SecondsPerDay = 6;
+    public const int SecondsPerDay = 6;
 
-    private const string Phq9 = "http://engagement-functions.org/fhir/Questionnaire/phq-9";
-    private static readonly FhirJsonDeserializer Parser = new();
+    public const string Phq9 = "http://engagement-functions.org/fhir/Questionnaire/phq-9";
     private static readonly string[] Answers = ["LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9"]; // PHQ-9 item values 0..3
 
     private static StandaloneHost NewHost()
@@ -56,25 +57,39 @@ public sealed class EngagementScenarioTests
         return new StandaloneHost(settings);
     }
 
-    [Fact]
-    public async Task Measures_of_a_seeded_scenario_match_its_known_counts_in_the_MeasureReports_and_the_metrics_json()
+    public StandaloneHost Host { get; } = NewHost();
+
+    /// <summary>The first day of the period the scenario's figures are read for (the day before it started, UTC).</summary>
+    public string PeriodStart { get; } = DateTime.UtcNow.AddDays(-1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    /// <summary>The last day of that period (the day the scenario ended, UTC).</summary>
+    public string PeriodEnd { get; private set; } = "";
+
+    /// <summary>Patient A, the one with PHQ-9 scores.</summary>
+    public string PatientA { get; } = FollowUpHarness.NewId("pat");
+
+    public string Period => $"periodStart={PeriodStart}&periodEnd={PeriodEnd}";
+
+    public async Task InitializeAsync()
     {
-        await using var host = NewHost();
-        await host.StartAsync();
+        await Host.StartAsync();
         try
         {
-            await RunScenarioAsync(host);
+            await RunScenarioAsync(Host);
         }
         catch (Exception ex) when (ex is not Xunit.Sdk.XunitException)
         {
-            throw new InvalidOperationException("host output:\n" + string.Join('\n', host.Output.Where(l => l.Contains("fail", StringComparison.OrdinalIgnoreCase) || l.Contains("exception", StringComparison.OrdinalIgnoreCase)).TakeLast(30)), ex);
+            throw new InvalidOperationException("host output:\n" + string.Join('\n', Host.Output.Where(l => l.Contains("fail", StringComparison.OrdinalIgnoreCase) || l.Contains("exception", StringComparison.OrdinalIgnoreCase)).TakeLast(30)), ex);
         }
+
+        PeriodEnd = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
     }
 
-    private static async Task RunScenarioAsync(StandaloneHost host)
+    public async Task DisposeAsync() => await Host.DisposeAsync();
+
+    private async Task RunScenarioAsync(StandaloneHost host)
     {
-        var periodStart = DateTime.UtcNow.AddDays(-1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-        var (patientA, phoneA) = (FollowUpHarness.NewId("pat"), NewPhone());
+        var (patientA, phoneA) = (PatientA, NewPhone());
         var (patientB, phoneB) = (FollowUpHarness.NewId("pat"), NewPhone());
         var (patientC, phoneC) = (FollowUpHarness.NewId("pat"), NewPhone());
         var runA = await StartRunAsync(host, patientA, "en", "1950-03-01", phoneA);
@@ -125,9 +140,131 @@ public sealed class EngagementScenarioTests
         Assert.DoesNotContain(outbox, m => m.Status == OutboxStore.Suppressed);
         Assert.Equal(15, outbox.Count(m => m.Message.InstanceId is not null && m.Message.Channel == "sms")); // A 5, B 9, C 1
         Assert.Equal(1, outbox.Count(m => m.Message.TemplateCode == "optout-confirmation"));
+    }
 
-        var periodEnd = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-        var period = $"periodStart={periodStart}&periodEnd={periodEnd}";
+    private static string NewPhone() => "+1555" + Random.Shared.Next(1000000, 9999999).ToString(CultureInfo.InvariantCulture);
+
+    private static async Task<string> StartRunAsync(StandaloneHost host, string patientId, string language, string birthDate, string phone)
+    {
+        var patient = FollowUpHarness.Patient(patientId, language, phone);
+        patient.BirthDate = birthDate;
+        await PutAsync(host, patient);
+        await PatientStore.WaitUntilStoredAsync(patientId);
+        await PutAsync(host, FollowUpHarness.InpatientDischarge(FollowUpHarness.NewId("enc"), patientId, DateTimeOffset.UtcNow));
+        var list = await Poll.UntilAsync(async () =>
+        {
+            using var request = StandaloneHost.AdminRequest(HttpMethod.Get, $"/api/followups?patient={patientId}");
+            using var response = await host.Client.SendAsync(request);
+            return await response.Content.ReadFromJsonAsync<JsonElement>();
+        }, l => l.GetProperty("followUps").GetArrayLength() == 1, TimeSpan.FromSeconds(90), "the follow-up to start");
+        return list.GetProperty("followUps")[0].GetProperty("instanceId").GetString()!;
+    }
+
+    private static async Task PutAsync(StandaloneHost host, Resource resource)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Put, new Uri($"/api/notifications/ehr1/{resource.TypeName}/{resource.Id}", UriKind.Relative))
+        {
+            Content = new StringContent(new FhirJsonSerializer().SerializeToString(resource), Encoding.UTF8, "application/fhir+json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", EhrSecret);
+        using var response = await host.Client.SendAsync(request);
+        Assert.True(response.IsSuccessStatusCode, $"{response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+    }
+
+    private static async Task<HttpResponseMessage> InboundAsync(StandaloneHost host, object body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/api/inbound/sms", UriKind.Relative))
+        {
+            Content = new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", SmsSecret);
+        return await host.Client.SendAsync(request);
+    }
+
+    private static async Task<JsonElement> FollowUpAsync(StandaloneHost host, string instanceId)
+    {
+        using var request = StandaloneHost.AdminRequest(HttpMethod.Get, $"/api/followups/{instanceId}");
+        using var response = await host.Client.SendAsync(request);
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    private sealed record OutboxRow(OutreachMessage Message, string Status);
+
+    /// <summary>What the host's outbox holds (its own table): every message the runs and replies decided, with its status.</summary>
+    private static async Task<List<OutboxRow>> OutboxAsync(StandaloneHost host)
+    {
+        var table = new TableClient(TestEnvironment.StorageConnectionString, host.Settings["Engagement__Outbox__TableName"]);
+        var rows = new List<OutboxRow>();
+        try
+        {
+            await foreach (var row in table.QueryAsync<TableEntity>())
+            {
+                rows.Add(new OutboxRow(JsonSerializer.Deserialize<OutreachMessage>(row.GetString("Body"))!, row.GetString("Status") ?? ""));
+            }
+        }
+        catch (Azure.RequestFailedException ex) when (ex.Status == (int)HttpStatusCode.NotFound)
+        {
+            // No message yet: the table is created with the first one.
+        }
+
+        return rows;
+    }
+
+    /// <summary>The run's message for one activity and attempt (0: the request, n: reminder n), once decided.</summary>
+    private static async Task<OutreachMessage> MessageAsync(StandaloneHost host, string instanceId, string activityId, int attempt)
+    {
+        var row = await Poll.UntilAsync(
+            async () => (await OutboxAsync(host)).Where(m => m.Message.InstanceId == instanceId && m.Message.ActivityId == activityId && m.Message.Channel != "clinician")
+                .OrderBy(m => m.Message.CreatedAt).Skip(attempt).FirstOrDefault(),
+            m => m is not null,
+            TimeSpan.FromSeconds((35 * SecondsPerDay) + 60),
+            $"the {activityId} message");
+        return row!.Message;
+    }
+
+    /// <summary>As <see cref="MessageAsync"/>, once the dispatcher has handed it to the transport.</summary>
+    private static async Task<OutreachMessage> SentMessageAsync(StandaloneHost host, string instanceId, string activityId, int attempt)
+    {
+        var message = await MessageAsync(host, instanceId, activityId, attempt);
+        await Poll.UntilAsync(async () => (await OutboxAsync(host)).Single(m => m.Message.MessageId == message.MessageId).Status, s => s == OutboxStore.Sent,
+            TimeSpan.FromSeconds(30), $"the {activityId} message to be dispatched");
+        return message;
+    }
+
+    /// <summary>The patient opens the link (the page) and submits the PHQ-9 with these item values (0..3).</summary>
+    private static async Task AnswerAsync(StandaloneHost host, OutreachMessage message, int[] values)
+    {
+        var link = message.Link ?? "";
+        Assert.Contains("/engage/", link, StringComparison.Ordinal);
+        var token = link[(link.LastIndexOf('/') + 1)..];
+        var (status, _, page) = await LinkApi.PageAsync(host, token);
+        page.Dispose();
+        Assert.Equal(HttpStatusCode.OK, status);
+        var items = string.Join(",", values.Select((value, i) =>
+            $$$"""{"linkId":"phq9-{{{i + 1}}}","answer":[{"valueCoding":{"system":"http://loinc.org","code":"{{{Answers[value]}}}"}}]}"""));
+        using var content = new StringContent($$"""{"resourceType":"QuestionnaireResponse","status":"completed","item":[{{items}}]}""", Encoding.UTF8, "application/fhir+json");
+        using var response = await host.Client.PostAsync(new Uri($"/api/engage/{token}/response", UriKind.Relative), content);
+        Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class EngagementScenarioCollection : ICollectionFixture<EngagementScenarioFixture>
+{
+    public const string Name = "engagement-scenario";
+}
+
+/// <summary>The known counts of <see cref="EngagementScenarioFixture"/> in <c>$engagement</c> and the metrics JSON.</summary>
+[Collection(EngagementScenarioCollection.Name)]
+public sealed class EngagementScenarioTests(EngagementScenarioFixture fixture)
+{
+    private static readonly FhirJsonDeserializer Parser = new();
+
+    [Fact]
+    public async Task Measures_of_a_seeded_scenario_match_its_known_counts_in_the_MeasureReports_and_the_metrics_json()
+    {
+        var host = fixture.Host;
+        var (periodStart, periodEnd, period, patientA) = (fixture.PeriodStart, fixture.PeriodEnd, fixture.Period, fixture.PatientA);
         var (bundleStatus, bundleJson) = await GetAsync(host, "/api/fhir/MeasureReport/$engagement?" + period);
         Assert.Equal(HttpStatusCode.OK, bundleStatus);
         var bundle = Parser.Deserialize<Bundle>(bundleJson)!;
@@ -235,7 +372,7 @@ public sealed class EngagementScenarioTests
 
         // PHQ-9 score trend: one patient, 17 then 8.
         var trend = Assert.Single(metrics.GetProperty("scoreTrends").EnumerateArray());
-        Assert.Equal(Phq9, trend.GetProperty("questionnaire").GetString());
+        Assert.Equal(EngagementScenarioFixture.Phq9, trend.GetProperty("questionnaire").GetString());
         Assert.Equal((1, 1, 1, 0), (trend.GetProperty("patients").GetInt32(), trend.GetProperty("patientsWithRepeat").GetInt32(), trend.GetProperty("improved").GetInt32(), trend.GetProperty("worsened").GetInt32()));
         Assert.Equal(-9, trend.GetProperty("meanChange").GetDouble());
         var scores = Assert.Single(trend.GetProperty("patientScores").EnumerateArray());
@@ -259,112 +396,7 @@ public sealed class EngagementScenarioTests
         Assert.Equal(0, JsonDocument.Parse(earlierJson).RootElement.GetProperty("totals").GetProperty("message-sent").GetInt64());
     }
 
-    private static string NewPhone() => "+1555" + Random.Shared.Next(1000000, 9999999).ToString(CultureInfo.InvariantCulture);
-
     private static decimal Proportion(int numerator, int denominator) => (decimal)Math.Round((double)numerator / denominator, 4);
-
-    private static async Task<string> StartRunAsync(StandaloneHost host, string patientId, string language, string birthDate, string phone)
-    {
-        var patient = FollowUpHarness.Patient(patientId, language, phone);
-        patient.BirthDate = birthDate;
-        await PutAsync(host, patient);
-        await PatientStore.WaitUntilStoredAsync(patientId);
-        await PutAsync(host, FollowUpHarness.InpatientDischarge(FollowUpHarness.NewId("enc"), patientId, DateTimeOffset.UtcNow));
-        var list = await Poll.UntilAsync(async () =>
-        {
-            using var request = StandaloneHost.AdminRequest(HttpMethod.Get, $"/api/followups?patient={patientId}");
-            using var response = await host.Client.SendAsync(request);
-            return await response.Content.ReadFromJsonAsync<JsonElement>();
-        }, l => l.GetProperty("followUps").GetArrayLength() == 1, TimeSpan.FromSeconds(90), "the follow-up to start");
-        return list.GetProperty("followUps")[0].GetProperty("instanceId").GetString()!;
-    }
-
-    private static async Task PutAsync(StandaloneHost host, Resource resource)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Put, new Uri($"/api/notifications/ehr1/{resource.TypeName}/{resource.Id}", UriKind.Relative))
-        {
-            Content = new StringContent(new FhirJsonSerializer().SerializeToString(resource), Encoding.UTF8, "application/fhir+json"),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", EhrSecret);
-        using var response = await host.Client.SendAsync(request);
-        Assert.True(response.IsSuccessStatusCode, $"{response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-    }
-
-    private static async Task<HttpResponseMessage> InboundAsync(StandaloneHost host, object body)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/api/inbound/sms", UriKind.Relative))
-        {
-            Content = new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", SmsSecret);
-        return await host.Client.SendAsync(request);
-    }
-
-    private static async Task<JsonElement> FollowUpAsync(StandaloneHost host, string instanceId)
-    {
-        using var request = StandaloneHost.AdminRequest(HttpMethod.Get, $"/api/followups/{instanceId}");
-        using var response = await host.Client.SendAsync(request);
-        return await response.Content.ReadFromJsonAsync<JsonElement>();
-    }
-
-    private sealed record OutboxRow(OutreachMessage Message, string Status);
-
-    /// <summary>What the host's outbox holds (its own table): every message the runs and replies decided, with its status.</summary>
-    private static async Task<List<OutboxRow>> OutboxAsync(StandaloneHost host)
-    {
-        var table = new TableClient(TestEnvironment.StorageConnectionString, host.Settings["Engagement__Outbox__TableName"]);
-        var rows = new List<OutboxRow>();
-        try
-        {
-            await foreach (var row in table.QueryAsync<TableEntity>())
-            {
-                rows.Add(new OutboxRow(JsonSerializer.Deserialize<OutreachMessage>(row.GetString("Body"))!, row.GetString("Status") ?? ""));
-            }
-        }
-        catch (Azure.RequestFailedException ex) when (ex.Status == (int)HttpStatusCode.NotFound)
-        {
-            // No message yet: the table is created with the first one.
-        }
-
-        return rows;
-    }
-
-    /// <summary>The run's message for one activity and attempt (0: the request, n: reminder n), once decided.</summary>
-    private static async Task<OutreachMessage> MessageAsync(StandaloneHost host, string instanceId, string activityId, int attempt)
-    {
-        var row = await Poll.UntilAsync(
-            async () => (await OutboxAsync(host)).Where(m => m.Message.InstanceId == instanceId && m.Message.ActivityId == activityId && m.Message.Channel != "clinician")
-                .OrderBy(m => m.Message.CreatedAt).Skip(attempt).FirstOrDefault(),
-            m => m is not null,
-            TimeSpan.FromSeconds((35 * SecondsPerDay) + 60),
-            $"the {activityId} message");
-        return row!.Message;
-    }
-
-    /// <summary>As <see cref="MessageAsync"/>, once the dispatcher has handed it to the transport.</summary>
-    private static async Task<OutreachMessage> SentMessageAsync(StandaloneHost host, string instanceId, string activityId, int attempt)
-    {
-        var message = await MessageAsync(host, instanceId, activityId, attempt);
-        await Poll.UntilAsync(async () => (await OutboxAsync(host)).Single(m => m.Message.MessageId == message.MessageId).Status, s => s == OutboxStore.Sent,
-            TimeSpan.FromSeconds(30), $"the {activityId} message to be dispatched");
-        return message;
-    }
-
-    /// <summary>The patient opens the link (the page) and submits the PHQ-9 with these item values (0..3).</summary>
-    private static async Task AnswerAsync(StandaloneHost host, OutreachMessage message, int[] values)
-    {
-        var link = message.Link ?? "";
-        Assert.Contains("/engage/", link, StringComparison.Ordinal);
-        var token = link[(link.LastIndexOf('/') + 1)..];
-        var (status, _, page) = await LinkApi.PageAsync(host, token);
-        page.Dispose();
-        Assert.Equal(HttpStatusCode.OK, status);
-        var items = string.Join(",", values.Select((value, i) =>
-            $$$"""{"linkId":"phq9-{{{i + 1}}}","answer":[{"valueCoding":{"system":"http://loinc.org","code":"{{{Answers[value]}}}"}}]}"""));
-        using var content = new StringContent($$"""{"resourceType":"QuestionnaireResponse","status":"completed","item":[{{items}}]}""", Encoding.UTF8, "application/fhir+json");
-        using var response = await host.Client.PostAsync(new Uri($"/api/engage/{token}/response", UriKind.Relative), content);
-        Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
-    }
 
     private static async Task<(HttpStatusCode Status, string Body)> GetAsync(StandaloneHost host, string path)
     {
