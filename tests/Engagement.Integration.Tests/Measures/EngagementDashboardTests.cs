@@ -70,7 +70,7 @@ public sealed class EngagementDashboardTests(EngagementScenarioFixture fixture)
             new Dictionary<string, string>
             {
                 ["requests"] = "7", ["responses"] = "2", ["response-rate"] = "28.6%", ["median-minutes"] = "≤ 1 min", ["p90-minutes"] = "≤ 1 min",
-                ["messages-sent"] = "16", ["reminders"] = "8", ["follow-through"] = "28.6%", ["escalations"] = "4", ["red-flags"] = "1", ["opt-outs"] = "1",
+                ["messages-sent"] = "18", ["reminders"] = "10", ["follow-through"] = "28.6%", ["escalations"] = "5", ["red-flags"] = "1", ["opt-outs"] = "1",
             },
             tiles);
 
@@ -80,7 +80,7 @@ public sealed class EngagementDashboardTests(EngagementScenarioFixture fixture)
         Assert.Equal(
             api.GetProperty("openEscalations").EnumerateArray().Select(o => (o.GetProperty("kind").GetString()!, o.GetProperty("taskId").GetString()!)).Order(),
             open.Select(r => (r[0], r[4])).Order());
-        Assert.Equal((4, 1), (open.Count(r => r[0] == "escalation"), open.Count(r => r[0] == "red-flag")));
+        Assert.Equal((5, 1), (open.Count(r => r[0] == "escalation"), open.Count(r => r[0] == "red-flag")));
         Assert.All(open, r => Assert.Equal("post-discharge", r[1]));
         Assert.Equal(new[] { new[] { EngagementScenarioFixture.Phq9, "1", "1", "-9", "1", "0" } }, Rows(page, "scoreTrends"));
 

@@ -24,13 +24,15 @@ namespace Engagement.Integration.Tests.Measures;
 /// their links as soon as they arrive: 17 with item 9 above zero (a red flag), then 8. The gateway reports the check-in
 /// delivered, twice.</item>
 /// <item>B (Spanish, 36: 18-39) answers nothing: 3 activities × (1 message + 2 reminders), 3 escalations.</item>
-/// <item>C (English, 51: 40-64) replies STOP to the check-in: the STOP confirmation goes out (a reply, no protocol),
-/// and the run ends opted out at its first reminder.</item>
+/// <item>C (English, 51: 40-64) ignores the check-in (sent, 2 reminders, escalated), then replies STOP: the STOP
+/// confirmation goes out (a reply, no protocol), and the run ends opted out when the day-7 PHQ-9 is due. C is then
+/// discharged again: that run meets the opt-out at its first send, reaches nobody and is no new opt-out.</item>
 /// </list>
 /// <c>$engagement</c> and the metrics JSON must then show exactly the counts of that scenario (every activity of the
 /// protocol carries a Questionnaire: the check-in links post-discharge-checkin), and every MeasureReport must conform
-/// to engagement-measurereport. The known counts need the answers and the STOP to beat the first reminder, one protocol
-/// day later; the fixture checks that precondition from the runs' history and says so if a slow machine broke it.
+/// to engagement-measurereport. The known counts need A's answers to beat the first reminder (one protocol day later)
+/// and C's STOP to beat the day-7 PHQ-9 (two days); the fixture checks that from the runs' history and says so if a slow
+/// machine broke it.
 /// <see cref="EngagementScenarioTests"/> reads the figures through the API, <see cref="EngagementDashboardTests"/> through the
 /// dashboard in a browser.
 /// </summary>
@@ -40,7 +42,7 @@ public sealed class EngagementScenarioFixture : IAsyncLifetime
     private const string SmsSecret = "measures-e2e-sms-secret";
 
     /// <summary>One protocol day: long enough for a response to reach the run before its first reminder on a loaded machine.</summary>
-    public const int SecondsPerDay = 6;
+    public const int SecondsPerDay = 12;
 
     public const string Phq9 = "http://engagement-functions.org/fhir/Questionnaire/phq-9";
     private static readonly string[] Answers = ["LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9"]; // PHQ-9 item values 0..3
@@ -96,14 +98,43 @@ public sealed class EngagementScenarioFixture : IAsyncLifetime
         var runB = await StartRunAsync(host, patientB, "es", "1990-03-01", phoneB);
         var runC = await StartRunAsync(host, patientC, "en", "1975-03-01", phoneC);
 
-        // C: STOP once the check-in has gone out (so it is counted as sent), before its first reminder.
-        await SentMessageAsync(host, runC, "checkin", 0);
-        using (var stop = await InboundAsync(host, new { type = "reply", providerMessageId = FollowUpHarness.NewId("p"), from = phoneC, text = "STOP" }))
+        // A and C act concurrently: each has to act within a protocol day of what it answers.
+        var patientAActs = ActAsPatientAAsync(host, runA);
+        var secondRunC = await ActAsPatientCAsync(host, runC, patientC, phoneC);
+        await patientAActs;
+
+        var finished = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        foreach (var run in new[] { runA, runB, runC, secondRunC })
         {
-            Assert.True(stop.StatusCode == HttpStatusCode.OK, await stop.Content.ReadAsStringAsync());
+            finished[run] = await Poll.UntilAsync(() => FollowUpAsync(host, run), r => r.GetProperty("runtimeStatus").GetString() == "Completed",
+                TimeSpan.FromSeconds((40 * SecondsPerDay) + 120), "the run to complete");
         }
 
-        // A: the check-in is reported delivered; the gateway redelivers the receipt (counted once).
+        // The scenario's preconditions: A's answers beat the first reminder of their PHQ-9, C's STOP beat the day-7 PHQ-9.
+        foreach (var (run, activity, kinds) in new[] { (runA, "phq-9-day-7", "reminded"), (runA, "phq-9-day-30", "reminded"), (runC, "phq-9", "sent reminded") })
+        {
+            var history = finished[run].GetProperty("history");
+            Assert.False(history.EnumerateArray().Any(h => kinds.Split(' ').Contains(h.GetProperty("kind").GetString()) && h.GetProperty("occurrence").GetString()?.StartsWith(activity, StringComparison.Ordinal) == true),
+                $"precondition: the patient did not act within a protocol day before {activity} ({SecondsPerDay}s; the machine was too slow). History: {history}");
+        }
+
+        Assert.Equal("completed", finished[runA].GetProperty("result").GetProperty("outcome").GetString());
+        Assert.Equal("completed", finished[runB].GetProperty("result").GetProperty("outcome").GetString());
+        Assert.Equal("opted-out", finished[runC].GetProperty("result").GetProperty("outcome").GetString());
+        Assert.Equal("opted-out", finished[secondRunC].GetProperty("result").GetProperty("outcome").GetString());
+        Assert.DoesNotContain(finished[secondRunC].GetProperty("history").EnumerateArray(), h => h.GetProperty("kind").GetString() is "sent" or "reminded");
+
+        // Everything decided has been handed to the transport (or withheld) before the figures are read.
+        await Poll.UntilAsync(async () => (await OutboxAsync(host)).Count(m => m.Status == OutboxStore.Pending), n => n == 0, TimeSpan.FromSeconds(60), "the outbox to drain");
+        var outbox = await OutboxAsync(host);
+        Assert.DoesNotContain(outbox, m => m.Status == OutboxStore.Suppressed);
+        Assert.Equal(17, outbox.Count(m => m.Message.InstanceId is not null && m.Message.Channel == "sms")); // A 5, B 9, C 3
+        Assert.Equal(1, outbox.Count(m => m.Message.TemplateCode == "optout-confirmation"));
+    }
+
+    /// <summary>A: the check-in is reported delivered (twice: a redelivered receipt); each PHQ-9 is answered through its link as soon as it arrives.</summary>
+    private static async Task ActAsPatientAAsync(StandaloneHost host, string runA)
+    {
         var checkInA = await SentMessageAsync(host, runA, "checkin", 0);
         for (var i = 0; i < 2; i++)
         {
@@ -111,35 +142,27 @@ public sealed class EngagementScenarioFixture : IAsyncLifetime
             Assert.True(receipt.StatusCode == HttpStatusCode.OK, await receipt.Content.ReadAsStringAsync());
         }
 
-        // A answers each PHQ-9 through its link as soon as it arrives.
         await AnswerAsync(host, await MessageAsync(host, runA, "phq-9-day-7", 0), [2, 2, 2, 2, 2, 2, 2, 2, 1]); // 17, item 9 > 0: red flag
         await AnswerAsync(host, await MessageAsync(host, runA, "phq-9-day-30", 0), [1, 1, 1, 1, 1, 1, 1, 1, 0]); // 8
+    }
 
-        var finished = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
-        foreach (var run in new[] { runA, runB, runC })
+    /// <summary>
+    /// C: STOP once the ignored check-in has been escalated (day 5), two protocol days before the day-7 PHQ-9, whose send
+    /// then ends the run opted out; then a second discharge, whose run meets the opt-out at its first send. Returns that run.
+    /// </summary>
+    private static async Task<string> ActAsPatientCAsync(StandaloneHost host, string runC, string patientC, string phoneC)
+    {
+        await Poll.UntilAsync(() => FollowUpAsync(host, runC),
+            r => r.GetProperty("history").EnumerateArray().Any(h => h.GetProperty("kind").GetString() == "escalated"),
+            TimeSpan.FromSeconds((10 * SecondsPerDay) + 60), "C's check-in to be escalated");
+        using (var stop = await InboundAsync(host, new { type = "reply", providerMessageId = FollowUpHarness.NewId("p"), from = phoneC, text = "STOP" }))
         {
-            finished[run] = await Poll.UntilAsync(() => FollowUpAsync(host, run), r => r.GetProperty("runtimeStatus").GetString() == "Completed",
-                TimeSpan.FromSeconds((40 * SecondsPerDay) + 120), "the run to complete");
+            Assert.True(stop.StatusCode == HttpStatusCode.OK, await stop.Content.ReadAsStringAsync());
         }
 
-        // The scenario's precondition: the answers and the STOP beat the first reminder of their occurrence.
-        foreach (var (run, activity) in new[] { (runA, "phq-9-day-7"), (runA, "phq-9-day-30"), (runC, "checkin") })
-        {
-            var history = finished[run].GetProperty("history").EnumerateArray().ToList();
-            Assert.False(history.Exists(h => h.GetProperty("kind").GetString() == "reminded" && h.GetProperty("occurrence").GetString()!.StartsWith(activity, StringComparison.Ordinal)),
-                $"precondition: a reminder for {activity} went out before the patient acted (one protocol day is {SecondsPerDay}s; the machine was too slow). History: {finished[run].GetProperty("history")}");
-        }
-
-        Assert.Equal("completed", finished[runA].GetProperty("result").GetProperty("outcome").GetString());
-        Assert.Equal("completed", finished[runB].GetProperty("result").GetProperty("outcome").GetString());
-        Assert.Equal("opted-out", finished[runC].GetProperty("result").GetProperty("outcome").GetString());
-
-        // Everything decided has been handed to the transport (or withheld) before the figures are read.
-        await Poll.UntilAsync(async () => (await OutboxAsync(host)).Count(m => m.Status == OutboxStore.Pending), n => n == 0, TimeSpan.FromSeconds(60), "the outbox to drain");
-        var outbox = await OutboxAsync(host);
-        Assert.DoesNotContain(outbox, m => m.Status == OutboxStore.Suppressed);
-        Assert.Equal(15, outbox.Count(m => m.Message.InstanceId is not null && m.Message.Channel == "sms")); // A 5, B 9, C 1
-        Assert.Equal(1, outbox.Count(m => m.Message.TemplateCode == "optout-confirmation"));
+        await PutAsync(host, FollowUpHarness.InpatientDischarge(FollowUpHarness.NewId("enc"), patientC, DateTimeOffset.UtcNow));
+        var runsOfC = await Poll.UntilAsync(() => RunsAsync(host, patientC), runs => runs.Count == 2, TimeSpan.FromSeconds(90), "C's second run to start");
+        return runsOfC.Single(r => r != runC);
     }
 
     private static string NewPhone() => "+1555" + Random.Shared.Next(1000000, 9999999).ToString(CultureInfo.InvariantCulture);
@@ -158,6 +181,14 @@ public sealed class EngagementScenarioFixture : IAsyncLifetime
             return await response.Content.ReadFromJsonAsync<JsonElement>();
         }, l => l.GetProperty("followUps").GetArrayLength() == 1, TimeSpan.FromSeconds(90), "the follow-up to start");
         return list.GetProperty("followUps")[0].GetProperty("instanceId").GetString()!;
+    }
+
+    private static async Task<List<string>> RunsAsync(StandaloneHost host, string patientId)
+    {
+        using var request = StandaloneHost.AdminRequest(HttpMethod.Get, $"/api/followups?patient={patientId}");
+        using var response = await host.Client.SendAsync(request);
+        var list = await response.Content.ReadFromJsonAsync<JsonElement>();
+        return [.. list.GetProperty("followUps").EnumerateArray().Select(r => r.GetProperty("instanceId").GetString()!)];
     }
 
     private static async Task PutAsync(StandaloneHost host, Resource resource)
@@ -300,23 +331,24 @@ public sealed class EngagementScenarioTests(EngagementScenarioFixture fixture)
         Assert.Equal((7, 7, 2), Populations(followThrough));
         Assert.Equal(Proportion(2, 7), followThrough.MeasureScore!.Value);
 
-        // 8 reminders (A's check-in 2, B's three activities 2 each; C opted out before its first) for 2 responses.
+        // 10 reminders (A's and C's check-ins 2 each, B's three activities 2 each) for 2 responses.
         var reminders = Group(bundle, "reminders-per-response");
-        Assert.Equal((7, 2, 8), Populations(reminders));
-        Assert.Equal(4m, reminders.MeasureScore!.Value);
+        Assert.Equal((7, 2, 10), Populations(reminders));
+        Assert.Equal(5m, reminders.MeasureScore!.Value);
 
-        // 16 patient messages: A 5 (check-in + 2 reminders, two PHQ-9s), B 9, C 1, C's STOP confirmation; 1 delivered.
+        // 18 patient messages: A 5 (check-in + 2 reminders, two PHQ-9s), B 9, C 3 (check-in + 2 reminders), C's STOP
+        // confirmation; 1 delivered.
         var delivered = Group(bundle, "messages-delivered");
-        Assert.Equal((16, 16, 1), Populations(delivered));
-        Assert.Equal(Proportion(1, 16), delivered.MeasureScore!.Value);
+        Assert.Equal((18, 18, 1), Populations(delivered));
+        Assert.Equal(Proportion(1, 18), delivered.MeasureScore!.Value);
         Assert.Equal((5, 5, 1), StratumPopulations(delivered, "age-band", "65-79"));
         Assert.Equal((9, 9, 0), StratumPopulations(delivered, "age-band", "18-39"));
-        Assert.Equal((1, 1, 0), StratumPopulations(delivered, "age-band", "40-64"));
+        Assert.Equal((3, 3, 0), StratumPopulations(delivered, "age-band", "40-64"));
         Assert.Equal((1, 1, 0), StratumPopulations(delivered, "age-band", "unknown")); // the confirmation belongs to no run
-        Assert.Equal((7, 7, 1), StratumPopulations(delivered, "language", "en"));
+        Assert.Equal((9, 9, 1), StratumPopulations(delivered, "language", "en"));
         Assert.Equal((9, 9, 0), StratumPopulations(delivered, "language", "es"));
 
-        // 3 runs reached their patient, 1 opted out.
+        // 3 runs reached their patient, 1 opted out (C's second run reached nobody: in neither population).
         var optOut = Group(bundle, "opt-out-rate");
         Assert.Equal((3, 3, 1), Populations(optOut));
         Assert.Equal(Proportion(1, 3), optOut.MeasureScore!.Value);
@@ -335,7 +367,7 @@ public sealed class EngagementScenarioTests(EngagementScenarioFixture fixture)
         var totals = metrics.GetProperty("totals");
         var expectedTotals = new Dictionary<string, long>
         {
-            ["message-sent"] = 16,
+            ["message-sent"] = 18,
             ["message-delivered"] = 1,
             ["message-failed"] = 0,
             ["link-opened"] = 2,
@@ -343,8 +375,8 @@ public sealed class EngagementScenarioTests(EngagementScenarioFixture fixture)
             ["activity-due"] = 7,
             ["response-received"] = 2,
             ["completed-on-time"] = 2,
-            ["reminder-sent"] = 8,
-            ["escalation-raised"] = 4,
+            ["reminder-sent"] = 10,
+            ["escalation-raised"] = 5,
             ["escalation-acknowledged"] = 0,
             ["red-flag-raised"] = 1,
             ["red-flag-acknowledged"] = 0,
@@ -354,7 +386,7 @@ public sealed class EngagementScenarioTests(EngagementScenarioFixture fixture)
         var measures = metrics.GetProperty("measures").EnumerateArray().ToDictionary(m => m.GetProperty("code").GetString()!);
         Assert.Equal(Math.Round(2.0 / 7, 4), measures["response-rate"].GetProperty("score").GetDouble());
         Assert.Equal(Math.Round(1.0 / 3, 4), measures["opt-out-rate"].GetProperty("score").GetDouble());
-        Assert.Equal(4, measures["reminders-per-response"].GetProperty("score").GetDouble());
+        Assert.Equal(5, measures["reminders-per-response"].GetProperty("score").GetDouble());
         var timeToRespondJson = metrics.GetProperty("timeToRespond");
         Assert.Equal(new long[] { 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }, timeToRespondJson.GetProperty("counts").EnumerateArray().Select(c => c.GetInt64()).ToArray());
         Assert.Equal(1, timeToRespondJson.GetProperty("medianMinutes").GetDouble());
@@ -362,11 +394,11 @@ public sealed class EngagementScenarioTests(EngagementScenarioFixture fixture)
         var daily = metrics.GetProperty("daily").EnumerateArray().ToList();
         Assert.Equal(7, daily.Sum(d => d.GetProperty("requests").GetInt64()));
         Assert.Equal(2, daily.Sum(d => d.GetProperty("responses").GetInt64()));
-        Assert.Equal(16, daily.Sum(d => d.GetProperty("messagesSent").GetInt64()));
+        Assert.Equal(18, daily.Sum(d => d.GetProperty("messagesSent").GetInt64()));
 
-        // 4 escalations and the red flag, none acknowledged, all of this protocol.
+        // 5 escalations and the red flag, none acknowledged, all of this protocol.
         var open = metrics.GetProperty("openEscalations").EnumerateArray().ToList();
-        Assert.Equal(4, open.Count(o => o.GetProperty("kind").GetString() == "escalation"));
+        Assert.Equal(5, open.Count(o => o.GetProperty("kind").GetString() == "escalation"));
         Assert.Equal(1, open.Count(o => o.GetProperty("kind").GetString() == "red-flag"));
         Assert.All(open, o => Assert.Equal("post-discharge", o.GetProperty("protocol").GetString()));
 
@@ -384,7 +416,7 @@ public sealed class EngagementScenarioTests(EngagementScenarioFixture fixture)
         // One protocol: post-discharge has all of it but the confirmation (a reply belongs to no protocol); another has none.
         var same = Parser.Deserialize<Bundle>((await GetAsync(host, $"/api/fhir/MeasureReport/$engagement?{period}&protocol=PlanDefinition/post-discharge")).Body)!;
         Assert.Equal((7, 7, 2), Populations(Group(same, "response-rate")));
-        Assert.Equal((15, 15, 1), Populations(Group(same, "messages-delivered")));
+        Assert.Equal((17, 17, 1), Populations(Group(same, "messages-delivered")));
         Assert.All(same.Entry, e => Assert.Equal("PlanDefinition/post-discharge", ((MeasureReport)e.Resource!).EvaluatedResource.Single().Reference));
         var other = Parser.Deserialize<Bundle>((await GetAsync(host, $"/api/fhir/MeasureReport/$engagement?{period}&protocol=appointment-reminder")).Body)!;
         Assert.All(other.Entry, e => Assert.Equal(0, ((MeasureReport)e.Resource!).Group[0].Population.Sum(p => p.Count ?? 0)));

@@ -41,7 +41,7 @@ public sealed class FinishFollowUpActivity(IFhirResourceStore store, FollowUpInd
 
         if (input.Outcome == FollowUpOutcomes.OptedOut)
         {
-            await recorder.RecordAsync(MeasureEvents.OptOut(run, time.GetUtcNow()), ct);
+            await MeasureEvents.RecordOptOutAsync(recorder, index, run, time.GetUtcNow(), ct);
         }
 
         await index.UpsertRunAsync(run.PatientId, run.InstanceId, run.Protocol.Id, run.Protocol.Title, input.Outcome, ct);

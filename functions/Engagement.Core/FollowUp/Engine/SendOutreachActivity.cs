@@ -44,7 +44,7 @@ public sealed class SendOutreachActivity(
         if (await consent.IsOptedOutAsync(run.PatientId, ct))
         {
             await index.AppendAsync(run.InstanceId, now, "opted-out", occurrence.Key, null, ct);
-            await recorder.RecordAsync(MeasureEvents.OptOut(run, now), ct);
+            await MeasureEvents.RecordOptOutAsync(recorder, index, run, now, ct);
             return new SendResult(SendOutcome.OptedOut, null, null);
         }
 
