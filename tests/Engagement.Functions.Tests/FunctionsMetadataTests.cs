@@ -37,6 +37,10 @@ public sealed class FunctionsMetadataTests
         { "EventsPost", "api/events/{source}", "POST", "Anonymous" },
         { "EventsOptions", "api/events/{source}", "OPTIONS", "Anonymous" },
         { "SubscriptionsGet", "api/subscriptions/{source}", "GET", "Anonymous" },
+        { "MeasureReportEngagement", "api/fhir/MeasureReport/$engagement", "GET", "Anonymous" },
+        { "MetricsEngagement", "api/metrics/engagement", "GET", "Anonymous" },
+        { "Dashboard", "dashboard", "GET", "Anonymous" },
+        { "DashboardAsset", "dashboard/assets/{name}", "GET", "Anonymous" },
     };
 
     [Theory]
@@ -100,7 +104,7 @@ public sealed class FunctionsMetadataTests
         // API function's route starts with api/ itself.
         using var hostJson = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(FunctionBinding.RepoRoot(), "host.json")));
         Assert.Equal(string.Empty, hostJson.RootElement.GetProperty("extensions").GetProperty("http").GetProperty("routePrefix").GetString());
-        var pages = new HashSet<string>(StringComparer.Ordinal) { "engage/{token}", "dashboard", "static/{*path}" };
+        var pages = new HashSet<string>(StringComparer.Ordinal) { "engage/{token}", "dashboard", "dashboard/assets/{name}", "static/{*path}" };
         Assert.All(
             Functions.Where(f => f.TriggerType == "httpTrigger" && !pages.Contains(f.Route!)),
             f => Assert.StartsWith("api/", f.Route, StringComparison.Ordinal));

@@ -1,6 +1,7 @@
 using Engagement.Fhir;
 using Engagement.FollowUp;
 using Engagement.FollowUp.Engine;
+using Engagement.Measures;
 using Engagement.Outreach;
 using Hl7.Fhir.Model;
 using Microsoft.Extensions.Options;
@@ -22,7 +23,8 @@ public sealed class ReceiptProcessor(
     IOutreachConsent consent,
     FollowUpIndex index,
     TimeProvider time,
-    IOptions<PreferenceDefaults> defaults)
+    IOptions<PreferenceDefaults> defaults,
+    IEngagementRecorder measures)
 {
     public const string DeliveryStatusSystem = FollowUpIds.Base + "/CodeSystem/engagement-delivery-status";
 
@@ -58,6 +60,22 @@ public sealed class ReceiptProcessor(
             }
 
             await store.PutAsync(communication, message.PatientId, cancellationToken, stored.ETag);
+        }
+
+        // Delivered / failed counts: one event per message and outcome (the event id makes redelivered receipts count once).
+        if (message.Channel != "clinician" && receipt.Status is "delivered" or "failed" or "bounced")
+        {
+            var kind = failed ? EngagementEventKinds.MessageFailed : EngagementEventKinds.MessageDelivered;
+            await measures.RecordAsync(new EngagementEvent
+            {
+                Id = kind + "-" + messageId,
+                Kind = kind,
+                OccurredAt = receipt.Timestamp ?? now,
+                InstanceId = message.InstanceId,
+                Protocol = message.ProtocolId,
+                Language = message.Language,
+                Channel = message.Channel,
+            }, cancellationToken);
         }
 
         body["status"] = communication.Status?.ToString().ToLowerInvariant() switch { "notdone" => "not-done", var s => s };

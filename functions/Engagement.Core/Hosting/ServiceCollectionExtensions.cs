@@ -5,6 +5,7 @@ using Engagement.Fhir;
 using Engagement.FollowUp.Engine;
 using Engagement.Health;
 using Engagement.Links;
+using Engagement.Measures;
 using Engagement.Intake;
 using Engagement.Security;
 using Engagement.Security.Smart;
@@ -55,6 +56,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<ReceiptProcessor>();
         services.AddSingleton<InboundHandler>();
         services.AddIntake(configuration);
+        services.AddEngagementMeasures(configuration);
         foreach (var activity in DurableTaskCatalog.Activities)
         {
             services.AddTransient(activity);

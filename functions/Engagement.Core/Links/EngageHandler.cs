@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Engagement.Fhir;
 using Engagement.Http;
+using Engagement.Measures;
 using Hl7.Fhir.Model;
 using Microsoft.AspNetCore.Http;
 
@@ -17,7 +18,9 @@ public sealed class EngageHandler(
     IQuestionnaireTitles titles,
     FhirDefinitions definitions,
     IFhirResourceStore store,
-    StaticAssets assets)
+    StaticAssets assets,
+    IEngagementRecorder recorder,
+    TimeProvider time)
 {
     public async Task<IResult> PageAsync(HttpRequest request, string token, CancellationToken cancellationToken)
     {
@@ -29,6 +32,15 @@ public sealed class EngageHandler(
             return EngagementPage.Failure(validation.Failure.Value, EngagementPage.ChooseLanguage(request));
         }
 
+        // Counted once per link (event id = link id); the protocol and cohort come from the link's follow-up run.
+        await recorder.RecordAsync(new EngagementEvent
+        {
+            Id = "opened-" + validation.Context.LinkId,
+            Kind = EngagementEventKinds.LinkOpened,
+            OccurredAt = time.GetUtcNow(),
+            InstanceId = validation.Context.InstanceId,
+            Questionnaire = validation.Context.QuestionnaireCanonical,
+        }, cancellationToken);
         var language = await LanguageAsync(request, validation.Context, cancellationToken);
         var title = await titles.FindTitleAsync(validation.Context.QuestionnaireCanonical, language, cancellationToken);
         return EngagementPage.Questionnaire(title, language, assets);

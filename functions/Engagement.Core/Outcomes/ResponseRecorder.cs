@@ -1,6 +1,7 @@
 using Engagement.Fhir;
 using Engagement.FollowUp.Engine;
 using Engagement.Http;
+using Engagement.Measures;
 using Engagement.Outreach;
 using Engagement.Telemetry;
 using Hl7.Fhir.Model;
@@ -42,6 +43,7 @@ public sealed class ResponseRecorder(
     MessageTemplates templates,
     TimeProvider time,
     IConfiguration configuration,
+    IEngagementRecorder measures,
     ILogger<ResponseRecorder> logger)
 {
     public const string Base = "http://engagement-functions.org/fhir";
@@ -158,6 +160,16 @@ public sealed class ResponseRecorder(
             For = new ResourceReference("Patient/" + target.PatientId),
             AuthoredOnElement = new FhirDateTime(now),
         }, target.PatientId, cancellationToken);
+        var redFlagTaskId = "rf-" + OutreachMessage.CreateId(key)[4..];
+        await measures.RecordAsync(new EngagementEvent
+        {
+            Id = "red-flag-" + redFlagTaskId,
+            Kind = EngagementEventKinds.RedFlagRaised,
+            OccurredAt = now,
+            InstanceId = target.InstanceId,
+            Questionnaire = target.QuestionnaireCanonical,
+            TaskId = redFlagTaskId,
+        }, cancellationToken);
         await outbox.EnqueueAsync(new OutreachMessage
         {
             MessageId = OutreachMessage.CreateId(key, "red-flag"),

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Engagement.Fhir;
 using Engagement.FollowUp.Engine;
+using Engagement.Measures;
 using Engagement.Outreach.Transports;
 using Engagement.Telemetry;
 using Hl7.Fhir.Model;
@@ -23,6 +24,7 @@ public sealed class OutboxDispatcher(
     IOutreachConsent consent,
     IFhirResourceStore store,
     TimeProvider time,
+    IEngagementRecorder recorder,
     ILogger<OutboxDispatcher> logger)
 {
     public const string ClinicianChannel = "clinician";
@@ -54,7 +56,24 @@ public sealed class OutboxDispatcher(
                 }
 
                 await transport.SendAsync(entry.Message, CancellationToken.None);
-                await outbox.MarkSentAsync(entry, time.GetUtcNow(), CancellationToken.None);
+                var sentAt = time.GetUtcNow();
+                if (!string.Equals(entry.Message.Channel, ClinicianChannel, StringComparison.Ordinal))
+                {
+                    // Patient messages only (a withheld one is not counted); the event id is the message id, so a resend
+                    // after a crash counts once.
+                    await recorder.RecordAsync(new EngagementEvent
+                    {
+                        Id = entry.Message.MessageId,
+                        Kind = EngagementEventKinds.MessageSent,
+                        OccurredAt = entry.Message.CreatedAt == default ? sentAt : entry.Message.CreatedAt,
+                        InstanceId = entry.Message.InstanceId,
+                        Protocol = entry.Message.ProtocolId,
+                        Language = entry.Message.Language,
+                        Channel = entry.Message.Channel,
+                    }, CancellationToken.None);
+                }
+
+                await outbox.MarkSentAsync(entry, sentAt, CancellationToken.None);
                 EngagementTelemetry.MessagesSent.Add(1,
                     new KeyValuePair<string, object?>("channel", entry.Message.Channel),
                     new KeyValuePair<string, object?>("language", entry.Message.Language));

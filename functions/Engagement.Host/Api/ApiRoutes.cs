@@ -5,6 +5,7 @@ using Engagement.Fhir;
 using Engagement.Health;
 using Engagement.Http;
 using Engagement.Links;
+using Engagement.Measures;
 using Engagement.Outcomes;
 using Engagement.Security.Smart;
 using Engagement.Intake;
@@ -75,6 +76,12 @@ public static class ApiRoutes
             handler.UpdateAsync(request, resourceType, id, ct));
         api.MapPost("/" + FhirResponseSubmissionHandler.Route, (FhirResponseSubmissionHandler handler, HttpRequest request, DurableTaskClient client, CancellationToken ct) =>
             handler.CreateAsync(request, client, ct));
+        api.MapGet("/" + MeasuresHandler.EngagementRoute, (MeasuresHandler handler, HttpRequest request, CancellationToken ct) =>
+            handler.EngagementAsync(request, ct));
+        api.MapGet("/" + MeasuresHandler.MetricsRoute, (MeasuresHandler handler, HttpRequest request, CancellationToken ct) =>
+            handler.MetricsAsync(request, ct));
+        app.MapGet(DashboardHandler.PageRoute, (DashboardHandler handler) => handler.Page());
+        app.MapGet(DashboardHandler.AssetRoute, (DashboardHandler handler, string name) => handler.Asset(name));
         var notifications = api.MapGroup("/notifications/{source}");
         notifications.MapPost("", (IntakeHandler handler, HttpRequest request, string source, CancellationToken ct) =>
             handler.PostNotificationAsync(request, source, ct));

@@ -31,6 +31,7 @@ public sealed class StandaloneHost : IAsyncDisposable
             ["Engagement__Durable__WorkerId"] = "test-worker-" + Guid.NewGuid().ToString("N")[..8],
             // Each host dispatches only its own outbox: hosts share one Azurite and would drain each other's messages.
             ["Engagement__Outbox__TableName"] = "Outbox" + Guid.NewGuid().ToString("N")[..12],
+            ["Engagement__Measures__TableName"] = "Measures" + Guid.NewGuid().ToString("N")[..12],
             // Likewise the intake: a shared inbox, queue and sweeper would let one host process another's
             // notifications and start the follow-up in its own task hub, with its own settings.
             ["Engagement__Intake__StoragePrefix"] = "In" + Guid.NewGuid().ToString("N")[..12],

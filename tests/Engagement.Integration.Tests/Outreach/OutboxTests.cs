@@ -44,6 +44,9 @@ public sealed class OutboxTests
         CreatedAt = DateTimeOffset.UtcNow,
     };
 
+    private Engagement.Measures.AzureStorage.TableEngagementStore Recorder() =>
+        new(storage, Options.Create(new Engagement.Measures.MeasuresOptions { TableName = "Measures" + Guid.NewGuid().ToString("N")[..12] }));
+
     private (OutboxStore Outbox, OutboxDispatcher Dispatcher, QueueClient Queue) Create(IOutreachTransport? transport = null)
     {
         var outbox = new OutboxStore(storage, Options.Create(new OutreachOptions { TableName = outboxTable }));
@@ -53,8 +56,7 @@ public sealed class OutboxTests
     }
 
     private OutboxDispatcher Dispatcher(OutboxStore outbox, IOutreachTransport transport) =>
-        new(outbox, transport, new StoredOutreachConsent(store), store, TimeProvider.System, NullLogger<OutboxDispatcher>.Instance);
-
+        new(outbox, transport, new StoredOutreachConsent(store), store, TimeProvider.System, Recorder(), NullLogger<OutboxDispatcher>.Instance);
 
     private static async Task<List<OutreachEnvelope>> DrainAsync(QueueClient queue)
     {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Engagement.Fhir;
+using Engagement.Measures;
 using Engagement.Outreach;
 using Engagement.Telemetry;
 using Hl7.Fhir.Model;
@@ -18,7 +19,8 @@ public sealed class EscalateFollowUpActivity(
     MessageTemplates templates,
     FollowUpIndex index,
     TimeProvider time,
-    IConfiguration configuration) : TaskActivity<EscalateRequest, string>
+    IConfiguration configuration,
+    IEngagementRecorder recorder) : TaskActivity<EscalateRequest, string>
 {
     public override async Task<string> RunAsync(TaskActivityContext context, EscalateRequest input)
     {
@@ -75,6 +77,15 @@ public sealed class EscalateFollowUpActivity(
             ActivityId = occurrence.ActivityId,
             CreatedAt = now,
             TraceParent = EngagementTelemetry.CurrentTraceParent,
+        }, ct);
+        await recorder.RecordAsync(new EngagementEvent
+        {
+            Id = "escalation-" + taskId,
+            Kind = EngagementEventKinds.EscalationRaised,
+            OccurredAt = now,
+            InstanceId = run.InstanceId,
+            Questionnaire = run.Protocol.Activities.First(a => a.Id == occurrence.ActivityId).Content.QuestionnaireCanonical,
+            TaskId = taskId,
         }, ct);
         await index.AppendAsync(run.InstanceId, now, "escalated", occurrence.Key, policy?.Priority ?? "routine", ct);
         return taskId;

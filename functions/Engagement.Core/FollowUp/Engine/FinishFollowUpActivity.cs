@@ -1,4 +1,5 @@
 using Engagement.Fhir;
+using Engagement.Measures;
 using Hl7.Fhir.Model;
 using Microsoft.DurableTask;
 
@@ -8,7 +9,7 @@ namespace Engagement.FollowUp.Engine;
 /// Ends a run: the CarePlan completed (or revoked when cancelled or opted out), every open Task cancelled so no
 /// further work is asked of anyone, and the run's index row updated.
 /// </summary>
-public sealed class FinishFollowUpActivity(IFhirResourceStore store, FollowUpIndex index, TimeProvider time) : TaskActivity<FinishRequest, string>
+public sealed class FinishFollowUpActivity(IFhirResourceStore store, FollowUpIndex index, TimeProvider time, IEngagementRecorder recorder) : TaskActivity<FinishRequest, string>
 {
     public override async Task<string> RunAsync(TaskActivityContext context, FinishRequest input)
     {
@@ -36,6 +37,11 @@ public sealed class FinishFollowUpActivity(IFhirResourceStore store, FollowUpInd
                 carePlan.Period.EndElement = new FhirDateTime(time.GetUtcNow());
                 await store.PutAsync(carePlan, run.PatientId, ct);
             }
+        }
+
+        if (input.Outcome == FollowUpOutcomes.OptedOut)
+        {
+            await MeasureEvents.RecordOptOutAsync(recorder, index, run, time.GetUtcNow(), ct);
         }
 
         await index.UpsertRunAsync(run.PatientId, run.InstanceId, run.Protocol.Id, run.Protocol.Title, input.Outcome, ct);

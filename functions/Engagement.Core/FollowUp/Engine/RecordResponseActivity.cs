@@ -1,11 +1,12 @@
 using System.Globalization;
 using Engagement.Fhir;
+using Engagement.Measures;
 using Microsoft.DurableTask;
 
 namespace Engagement.FollowUp.Engine;
 
 /// <summary>Records the patient's answer against the occurrence (Task completed) and checks the stop-when rule.</summary>
-public sealed class RecordResponseActivity(IFhirResourceStore store, FollowUpIndex index) : TaskActivity<RecordResponseRequest, RecordResponseResult>
+public sealed class RecordResponseActivity(IFhirResourceStore store, FollowUpIndex index, IEngagementRecorder recorder) : TaskActivity<RecordResponseRequest, RecordResponseResult>
 {
     public override async Task<RecordResponseResult> RunAsync(TaskActivityContext context, RecordResponseRequest input)
     {
@@ -25,6 +26,31 @@ public sealed class RecordResponseActivity(IFhirResourceStore store, FollowUpInd
             }
 
             await store.PutAsync(task, input.Run.PatientId, ct);
+        }
+
+        var questionnaire = input.Run.Protocol.Activities.FirstOrDefault(a => a.Id == input.Occurrence.ActivityId)?.Content.QuestionnaireCanonical;
+        var received = input.Response.ReceivedUtc;
+        await recorder.RecordAsync(new EngagementEvent
+        {
+            Id = $"response-{input.Run.InstanceId}-{input.Occurrence.Key}",
+            Kind = EngagementEventKinds.ResponseReceived,
+            OccurredAt = received,
+            InstanceId = input.Run.InstanceId,
+            Questionnaire = questionnaire,
+            PatientId = input.Run.PatientId,
+            Minutes = Math.Max(0, (received - input.Occurrence.DueUtc).TotalMinutes),
+            Score = input.Response.Score,
+        }, ct);
+        if (received <= input.Occurrence.WaitEndsUtc)
+        {
+            await recorder.RecordAsync(new EngagementEvent
+            {
+                Id = $"ontime-{input.Run.InstanceId}-{input.Occurrence.Key}",
+                Kind = EngagementEventKinds.CompletedOnTime,
+                OccurredAt = received,
+                InstanceId = input.Run.InstanceId,
+                Questionnaire = questionnaire,
+            }, ct);
         }
 
         var detail = input.Response.Score is { } score ? $"{input.Response.Kind} score {score.ToString(CultureInfo.InvariantCulture)}" : input.Response.Kind;

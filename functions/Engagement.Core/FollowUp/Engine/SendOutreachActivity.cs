@@ -3,6 +3,7 @@ using System.Globalization;
 using Engagement.Conversations;
 using Engagement.Fhir;
 using Engagement.Hosting;
+using Engagement.Measures;
 using Engagement.Outreach;
 using Engagement.Telemetry;
 using Hl7.Fhir.Model;
@@ -26,7 +27,8 @@ public sealed class SendOutreachActivity(
     FollowUpIndex index,
     ConversationStore conversations,
     TimeProvider time,
-    IOptions<PreferenceDefaults> defaults) : TaskActivity<SendRequest, SendResult>
+    IOptions<PreferenceDefaults> defaults,
+    IEngagementRecorder recorder) : TaskActivity<SendRequest, SendResult>
 {
     public override async Task<SendResult> RunAsync(TaskActivityContext context, SendRequest input)
     {
@@ -42,6 +44,7 @@ public sealed class SendOutreachActivity(
         if (await consent.IsOptedOutAsync(run.PatientId, ct))
         {
             await index.AppendAsync(run.InstanceId, now, "opted-out", occurrence.Key, null, ct);
+            await MeasureEvents.RecordOptOutAsync(recorder, index, run, now, ct);
             return new SendResult(SendOutcome.OptedOut, null, null);
         }
 
@@ -94,8 +97,11 @@ public sealed class SendOutreachActivity(
             CreatedAt = now,
             TraceParent = EngagementTelemetry.CurrentTraceParent,
         };
-        // The Communication and the address first, the outbox row last: once the row exists the dispatcher can hand the
-        // message to the gateway, and a fast receipt or reply must find what it answers.
+        // The run's cohort is known before the message can be dispatched: the dispatcher's message-sent (and a receipt's
+        // delivered) event of this very first message fills its age band from it. The Communication and the address
+        // come before the outbox row too: once the row exists the dispatcher can hand the message to the gateway, and
+        // a fast receipt or reply must find what it answers.
+        await recorder.RememberRunAsync(run.InstanceId, new RunCohort(run.Protocol.Id, Cohorts.AgeBand(patient?.BirthDate, now), language, channel), ct);
         await store.CreateIfNotExistsAsync(BuildCommunication(run, occurrence, messageId, channel, language, link is null ? text : text.Replace(link.ToString(), "[engagement link]", StringComparison.Ordinal), now), run.PatientId, ct);
         await conversations.RecordOutboundAsync(message, ct);
         await outbox.EnqueueAsync(message, ct);
@@ -106,6 +112,24 @@ public sealed class SendOutreachActivity(
             await store.PutAsync(task, run.PatientId, ct);
         }
 
+        await recorder.RecordAsync(new EngagementEvent { Id = "engaged-" + run.InstanceId, Kind = EngagementEventKinds.Engaged, OccurredAt = now, InstanceId = run.InstanceId }, ct);
+        await recorder.RecordAsync(input.Attempt == 0
+            ? new EngagementEvent
+            {
+                Id = $"due-{run.InstanceId}-{occurrence.Key}",
+                Kind = EngagementEventKinds.ActivityDue,
+                OccurredAt = occurrence.DueUtc,
+                InstanceId = run.InstanceId,
+                Questionnaire = activity.Content.QuestionnaireCanonical,
+            }
+            : new EngagementEvent
+            {
+                Id = "reminder-" + messageId,
+                Kind = EngagementEventKinds.ReminderSent,
+                OccurredAt = now,
+                InstanceId = run.InstanceId,
+                Questionnaire = activity.Content.QuestionnaireCanonical,
+            }, ct);
         await index.AppendAsync(run.InstanceId, now, input.Attempt == 0 ? "sent" : "reminded", occurrence.Key, $"{channel}/{language}", ct);
         return new SendResult(SendOutcome.Sent, messageId, channel);
     }
