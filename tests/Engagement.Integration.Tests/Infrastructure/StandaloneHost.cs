@@ -93,6 +93,9 @@ public sealed class StandaloneHost : IAsyncDisposable
         {
             if (process.HasExited)
             {
+                // Waits for the redirected output to be read to its end too: without it the last lines (the reason the
+                // host stopped) can still be in flight.
+                await process.WaitForExitAsync();
                 throw new InvalidOperationException($"The host exited with {process.ExitCode}:\n{string.Join('\n', output.TakeLast(40))}");
             }
 
