@@ -87,7 +87,7 @@ public sealed class EscalateFollowUpActivity(
             Questionnaire = run.Protocol.Activities.First(a => a.Id == occurrence.ActivityId).Content.QuestionnaireCanonical,
             TaskId = taskId,
         }, ct);
-        await index.AppendAsync(run.InstanceId, now, "escalated", occurrence.Key, policy?.Priority ?? "routine", ct);
+        await index.AppendOnceAsync(run.InstanceId, now, "escalated", occurrence.Key, "escalation", policy?.Priority ?? "routine", ct);
         return taskId;
     }
 

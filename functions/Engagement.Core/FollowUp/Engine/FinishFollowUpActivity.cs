@@ -45,7 +45,7 @@ public sealed class FinishFollowUpActivity(IFhirResourceStore store, FollowUpInd
         }
 
         await index.UpsertRunAsync(run.PatientId, run.InstanceId, run.Protocol.Id, run.Protocol.Title, input.Outcome, ct);
-        await index.AppendAsync(run.InstanceId, time.GetUtcNow(), input.Outcome, null, input.Reason, ct);
+        await index.AppendOnceAsync(run.InstanceId, time.GetUtcNow(), input.Outcome, null, "finish", input.Reason, ct);
         return input.Outcome;
     }
 }

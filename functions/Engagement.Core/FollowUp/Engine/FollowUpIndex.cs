@@ -53,6 +53,30 @@ public sealed class FollowUpIndex(StorageClients storage)
         }, TableUpdateMode.Replace, cancellationToken);
     }
 
+    /// <summary>
+    /// Appends a line that happens once per (kind, occurrence, <paramref name="step"/>) however often the activity that
+    /// writes it runs (the engine runs activities at least once: a crash before their completion is recorded re-runs
+    /// them). The first write wins, with its time.
+    /// </summary>
+    public async Task AppendOnceAsync(string instanceId, DateTimeOffset at, string kind, string? occurrenceKey, string step, string? detail, CancellationToken cancellationToken)
+    {
+        await EnsureAsync(cancellationToken);
+        try
+        {
+            await history.AddEntityAsync(new TableEntity(instanceId, $"once-{kind}-{occurrenceKey}-{step}")
+            {
+                ["At"] = at,
+                ["Kind"] = kind,
+                ["Occurrence"] = occurrenceKey,
+                ["Detail"] = detail,
+            }, cancellationToken);
+        }
+        catch (Azure.RequestFailedException ex) when (ex.Status == 409)
+        {
+            // Written by an earlier run of the same activity.
+        }
+    }
+
     public async Task<IReadOnlyList<FollowUpHistoryEntry>> HistoryAsync(string instanceId, CancellationToken cancellationToken)
     {
         await EnsureAsync(cancellationToken);
@@ -62,7 +86,8 @@ public sealed class FollowUpIndex(StorageClients storage)
             entries.Add(new FollowUpHistoryEntry(row.GetDateTimeOffset("At") ?? default, row.GetString("Kind"), row.GetString("Occurrence"), row.GetString("Detail")));
         }
 
-        return entries;
+        // In time order (lines written once are keyed by what they record, not by time).
+        return [.. entries.OrderBy(e => e.At)];
     }
 
     /// <summary>True for the first caller per instance id; false when another already claimed it.</summary>

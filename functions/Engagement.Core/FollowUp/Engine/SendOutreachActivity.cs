@@ -112,7 +112,9 @@ public sealed class SendOutreachActivity(
             await store.PutAsync(task, run.PatientId, ct);
         }
 
-        await recorder.RecordAsync(new EngagementEvent { Id = "engaged-" + run.InstanceId, Kind = EngagementEventKinds.Engaged, OccurredAt = now, InstanceId = run.InstanceId }, ct);
+        // Recorded at every send, counted once: its time is the run's anchor, not now — the recorder de-duplicates
+        // within a day, and a run's sends span days (across midnight UTC it was counted once per day).
+        await recorder.RecordAsync(new EngagementEvent { Id = "engaged-" + run.InstanceId, Kind = EngagementEventKinds.Engaged, OccurredAt = run.AnchorUtc, InstanceId = run.InstanceId }, ct);
         await recorder.RecordAsync(input.Attempt == 0
             ? new EngagementEvent
             {
@@ -130,7 +132,7 @@ public sealed class SendOutreachActivity(
                 InstanceId = run.InstanceId,
                 Questionnaire = activity.Content.QuestionnaireCanonical,
             }, ct);
-        await index.AppendAsync(run.InstanceId, now, input.Attempt == 0 ? "sent" : "reminded", occurrence.Key, $"{channel}/{language}", ct);
+        await index.AppendOnceAsync(run.InstanceId, now, input.Attempt == 0 ? "sent" : "reminded", occurrence.Key, input.Attempt.ToString(CultureInfo.InvariantCulture), $"{channel}/{language}", ct);
         return new SendResult(SendOutcome.Sent, messageId, channel);
     }
 
