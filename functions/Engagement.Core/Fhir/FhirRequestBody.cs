@@ -69,12 +69,12 @@ public static class FhirRequestBody
             json = json[Encoding.UTF8.Preamble.Length..]; // a byte-order mark is allowed; the JSON reader does not skip it
         }
 
-        if (!System.Text.Unicode.Utf8.IsValid(json.Span))
+        if (!JsonBody.IsUtf8(json.Span))
         {
             return (null, FhirResults.Outcome(StatusCodes.Status400BadRequest, OperationOutcome.IssueType.Structure, "The body is not valid UTF-8."), null);
         }
 
-        if (!IsObject(json.Span))
+        if (JsonBody.FirstToken(json.Span) != JsonTokenType.StartObject)
         {
             return (null, FhirResults.Outcome(StatusCodes.Status400BadRequest, OperationOutcome.IssueType.Structure, "The body is not a JSON object, so not a FHIR resource."), null);
         }
@@ -102,20 +102,6 @@ public static class FhirRequestBody
         {
             // Firely's converter reports some shapes it cannot read (a token where none may stand) this way.
             return (null, FhirResults.Outcome(StatusCodes.Status400BadRequest, OperationOutcome.IssueType.Structure, "The body is not valid FHIR JSON."), null);
-        }
-    }
-
-    /// <summary>Whether the first JSON token is the start of an object (a FHIR resource is one).</summary>
-    private static bool IsObject(ReadOnlySpan<byte> json)
-    {
-        var reader = new Utf8JsonReader(json);
-        try
-        {
-            return reader.Read() && reader.TokenType == JsonTokenType.StartObject;
-        }
-        catch (JsonException)
-        {
-            return false;
         }
     }
 

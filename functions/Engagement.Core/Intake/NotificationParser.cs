@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Engagement.Http;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Serialization;
 using Hl7.Fhir.Utility;
@@ -29,8 +30,7 @@ public static class NotificationParser
     /// <summary>Checks JSON syntax and nesting depth without building anything.</summary>
     public static IntakeProblem? CheckJson(ReadOnlySpan<byte> body, int maxDepth)
     {
-        // The reader checks structure, not the bytes inside strings: invalid UTF-8 would only fail when a value is read.
-        if (!System.Text.Unicode.Utf8.IsValid(body))
+        if (!JsonBody.IsUtf8(body))
         {
             return IntakeProblem.Malformed("The body is not valid UTF-8.");
         }
@@ -65,7 +65,7 @@ public static class NotificationParser
             return null;
         }
 
-        if (body.Length == 0 || FirstToken(body) != JsonTokenType.StartObject)
+        if (body.Length == 0 || JsonBody.FirstToken(body) != JsonTokenType.StartObject)
         {
             problem = IntakeProblem.Malformed("The body is not a JSON object, so not a FHIR resource.");
             return null;
@@ -231,12 +231,6 @@ public static class NotificationParser
             default:
                 return false;
         }
-    }
-
-    private static JsonTokenType FirstToken(ReadOnlySpan<byte> body)
-    {
-        var reader = new Utf8JsonReader(body);
-        return reader.Read() ? reader.TokenType : JsonTokenType.None;
     }
 
     private static string PathOf(Exception e) => e is ExtendedCodedException { InstancePath: { } path } ? path : "?";

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
@@ -118,24 +117,5 @@ public sealed class EngagementDashboardTests(EngagementScenarioFixture fixture)
     private static List<string[]> Rows(JsonElement page, string table) =>
         [.. page.GetProperty(table).EnumerateArray().Select(r => r.EnumerateArray().Select(c => c.GetString()!).ToArray())];
 
-    private static async Task<JsonElement> BrowseAsync(object input)
-    {
-        var script = Path.Combine(TestEnvironment.RepoRoot, "tests", "Engagement.Integration.Tests", "Measures", "dashboard-page.mjs");
-        var info = new ProcessStartInfo("node", [script, JsonSerializer.Serialize(input)])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = TestEnvironment.RepoRoot,
-        };
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
-        await process.WaitForExitAsync(timeout.Token);
-        var output = await stdout;
-        Assert.True(process.ExitCode == 0, "browser driver failed: " + await stderr + output);
-        var result = JsonDocument.Parse(output).RootElement.Clone();
-        Assert.False(result.TryGetProperty("error", out var error), "browser: " + error);
-        return result;
-    }
+    private static Task<JsonElement> BrowseAsync(object input) => BrowserScript.RunAsync("Measures/dashboard-page.mjs", input);
 }
