@@ -236,6 +236,7 @@ public sealed partial class ReplyProcessor(
     {
         Id = id,
         Meta = new Meta { Profile = [ConsentProfile] },
+        Identifier = [new Identifier(FollowUpIds.Base + "/identifier/consent", id)],
         Status = Consent.ConsentState.Active,
         Scope = new CodeableConcept("http://terminology.hl7.org/CodeSystem/consentscope", "patient-privacy"),
         Category = [new CodeableConcept("http://loinc.org", "59284-0")],

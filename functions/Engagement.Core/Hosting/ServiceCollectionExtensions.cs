@@ -16,6 +16,7 @@ using Azure.Messaging.ServiceBus;
 using Engagement.Outcomes;
 using Engagement.Outreach;
 using Engagement.Outreach.Transports;
+using Engagement.WriteBack;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -36,7 +37,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<ProbeStepStore>();
         services.AddSingleton<ProbeHandler>();
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton<IFhirResourceStore, TableFhirResourceStore>();
+        services.AddWriteBack(configuration);
         AddFhirFacade(services);
         AddOutreach(services, configuration);
         services.AddEngagementLinks(configuration);

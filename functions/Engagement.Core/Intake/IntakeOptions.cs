@@ -66,6 +66,14 @@ public sealed class SourceOptions
     /// <summary>The EHR's FHIR base URL: reads for id-only and empty payloads, <c>$events</c>, <c>$status</c>.</summary>
     public Uri? FhirBaseUrl { get; set; }
 
+    /// <summary>
+    /// Write-back of the CarePlans, Tasks, QuestionnaireResponses and score Observations produced for this source's
+    /// patients to <see cref="FhirBaseUrl"/> (conditional create on our identifier, then updates). Unset: each type the
+    /// server's CapabilityStatement offers conditional create for; <c>false</c>: never; <c>true</c>: all four, whatever
+    /// the CapabilityStatement says (for servers whose statement is incomplete).
+    /// </summary>
+    public bool? WriteBack { get; set; }
+
     /// <summary>How we authenticate to <see cref="FhirBaseUrl"/>.</summary>
     public SourceAuthOptions Auth { get; set; } = new();
 

@@ -29,13 +29,7 @@ public sealed class SourceFhirClients(IHttpClientFactory httpClients, TimeProvid
             return null;
         }
 
-        var http = httpClients.CreateClient(HttpClientName);
-        var token = await AccessTokenAsync(sourceName, source.Auth, cancellationToken);
-        if (token is not null)
-        {
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        }
-
+        var http = await CreateHttpClientAsync(sourceName, source, cancellationToken);
         var client = new FhirClient(source.FhirBaseUrl, http, new FhirClientSettings
         {
             PreferredFormat = ResourceFormat.Json,
@@ -43,6 +37,23 @@ public sealed class SourceFhirClients(IHttpClientFactory httpClients, TimeProvid
         });
         client.WithLenientSerializer();
         return client;
+    }
+
+    /// <summary>
+    /// An <see cref="HttpClient"/> from the factory carrying the source's credentials, for requests the Firely client does
+    /// not shape the way we need (write-back: <c>If-None-Exist</c>, the <c>Location</c> of what was created).
+    /// </summary>
+    public async Task<HttpClient> CreateHttpClientAsync(string sourceName, SourceOptions source, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var http = httpClients.CreateClient(HttpClientName);
+        var token = await AccessTokenAsync(sourceName, source.Auth, cancellationToken);
+        if (token is not null)
+        {
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return http;
     }
 
     private async Task<string?> AccessTokenAsync(string sourceName, SourceAuthOptions auth, CancellationToken cancellationToken)

@@ -140,6 +140,7 @@ public sealed class ResponseRecorder(
         {
             Id = flagId,
             Meta = new Meta { Profile = [Base + "/StructureDefinition/engagement-flag"] },
+            Identifier = [new Identifier(Base + "/identifier/flag", key)],
             Status = Flag.FlagStatus.Active,
             Category = [new CodeableConcept("http://terminology.hl7.org/CodeSystem/flag-category", "clinical")],
             Code = new CodeableConcept { Coding = [flag.Code], Text = flag.Description },

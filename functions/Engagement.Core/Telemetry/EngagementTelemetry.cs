@@ -50,6 +50,9 @@ public static class EngagementTelemetry
     /// <summary>Patient responses stored. Tags: questionnaire, protocol.</summary>
     public static readonly Counter<long> ResponsesReceived = Meter.CreateCounter<long>("engagement.responses.received", "{response}", "Patient responses stored");
 
+    /// <summary>Resources written back to an EHR. Tags: source, resourceType, outcome (created, updated, failed).</summary>
+    public static readonly Counter<long> WriteBacks = Meter.CreateCounter<long>("engagement.writeback.requests", "{request}", "Resources written back to the EHR");
+
     /// <summary>Durable probe runs started (operator diagnostics).</summary>
     public static readonly Counter<long> ProbesStarted = Meter.CreateCounter<long>("engagement.diagnostics.probes", "{run}", "Durable probe orchestrations started");
 }

@@ -35,6 +35,7 @@ public sealed class StandaloneHost : IAsyncDisposable
             // Likewise the intake: a shared inbox, queue and sweeper would let one host process another's
             // notifications and start the follow-up in its own task hub, with its own settings.
             ["Engagement__Intake__StoragePrefix"] = "In" + Guid.NewGuid().ToString("N")[..12],
+            ["Engagement__WriteBack__TableName"] = "WriteBack" + Guid.NewGuid().ToString("N")[..12],
             ["Logging__Console__FormatterName"] = "simple",
         };
         if (settings is not null)

@@ -69,6 +69,29 @@ public sealed class FakeFhirServer : IAsyncDisposable
             ["type"] = "searchset",
             ["entry"] = new JsonArray([.. SearchResults.Select(id => new JsonObject { ["resource"] = Encounter(id, "1"), ["search"] = new JsonObject { ["mode"] = "match" } })]),
         }));
+        app.MapGet("/fhir/metadata", () => Fhir(new JsonObject
+        {
+            ["resourceType"] = "CapabilityStatement",
+            ["status"] = "active",
+            ["kind"] = "instance",
+            ["fhirVersion"] = "4.0.1",
+            ["format"] = new JsonArray("json"),
+            ["rest"] = new JsonArray(new JsonObject
+            {
+                ["mode"] = "server",
+                ["resource"] = new JsonArray([.. ServedTypes.Select(type => new JsonObject
+                {
+                    ["type"] = type,
+                    ["interaction"] = Creatable.Contains(type)
+                        ? new JsonArray(new JsonObject { ["code"] = "read" }, new JsonObject { ["code"] = "create" }, new JsonObject { ["code"] = "update" })
+                        : new JsonArray(new JsonObject { ["code"] = "read" }),
+                    ["conditionalCreate"] = Creatable.Contains(type),
+                })]),
+            }),
+        }));
+        app.MapPost("/fhir/{type}", async (string type, HttpRequest request) => await WriteAsync(type, null, request));
+        app.MapPut("/fhir/{type}/{id}", async (string type, string id, HttpRequest request) => await WriteAsync(type, id, request));
+        app.MapPut("/fhir/{type}", async (string type, HttpRequest request) => await WriteAsync(type, null, request));
         app.MapGet("/fhir/{type}/{id}", (string type, string id) => Read(type, id, null));
         app.MapGet("/fhir/{type}/{id}/_history/{vid}", (string type, string id, string vid) => Read(type, id, vid));
         app.StartAsync().GetAwaiter().GetResult();
@@ -119,6 +142,106 @@ public sealed class FakeFhirServer : IAsyncDisposable
 
     /// <summary>Resources served as they are ("Patient/p1" → JSON), besides the generated Encounters.</summary>
     public ConcurrentDictionary<string, string> Resources { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>What was written to this server ("Task/ehr-3" → the resource as last written).</summary>
+    public ConcurrentDictionary<string, JsonObject> Written { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>"METHOD path status" of every write (POST, PUT), in arrival order.</summary>
+    public ConcurrentQueue<string> Writes { get; } = new();
+
+    private int failNextWrites;
+
+    /// <summary>The next this many writes answer 503 (a server having a bad moment).</summary>
+    public int FailNextWrites
+    {
+        get => Volatile.Read(ref failNextWrites);
+        set => Volatile.Write(ref failNextWrites, value);
+    }
+
+    /// <summary>Resource types the CapabilityStatement offers conditional create for (<c>GET /fhir/metadata</c>).</summary>
+    public ISet<string> Creatable { get; } = new HashSet<string>(ServedTypes.Skip(2), StringComparer.Ordinal);
+
+    private static readonly string[] ServedTypes = ["Patient", "Encounter", "CarePlan", "Task", "Communication", "QuestionnaireResponse", "Observation", "Flag", "Consent"];
+
+    /// <summary>True: every write answers 403, as on a server that does not let us write.</summary>
+    public bool RefuseWrites { get; set; }
+
+    private int writeIds;
+
+    /// <summary>Resources written of a type, by EHR id.</summary>
+    public IReadOnlyList<(string Id, JsonObject Resource)> WrittenOf(string type) =>
+        [.. Written.Where(w => w.Key.StartsWith(type + "/", StringComparison.Ordinal)).Select(w => (w.Key[(type.Length + 1)..], w.Value))];
+
+    /// <summary>
+    /// POST (with <c>If-None-Exist: identifier=system|value</c> honoured), PUT by id, and conditional PUT by identifier,
+    /// as a FHIR server that accepts writes answers them: 201 with a Location for a new resource, 200 for a match.
+    /// </summary>
+    private async Task<IResult> WriteAsync(string type, string? id, HttpRequest request)
+    {
+        IResult Answer(int status, string? location = null)
+        {
+            Writes.Enqueue($"{request.Method} {request.Path}{request.QueryString} {status}");
+            if (location is not null)
+            {
+                request.HttpContext.Response.Headers.Location = location;
+            }
+
+            return status >= 400
+                ? Results.Text("{\"resourceType\":\"OperationOutcome\",\"issue\":[{\"severity\":\"error\",\"code\":\"forbidden\"}]}", "application/fhir+json", statusCode: status)
+                : Results.Text(string.Empty, "application/fhir+json", statusCode: status);
+        }
+
+        if (RefuseWrites)
+        {
+            return Answer(403);
+        }
+
+        if (Interlocked.Decrement(ref failNextWrites) >= 0)
+        {
+            return Answer(503);
+        }
+
+        var body = JsonNode.Parse(await new StreamReader(request.Body).ReadToEndAsync())!.AsObject();
+        var condition = request.Method == "POST" ? request.Headers["If-None-Exist"].ToString() : request.QueryString.HasValue ? request.QueryString.Value![1..] : null;
+        lock (Written)
+        {
+            if (id is null && !string.IsNullOrEmpty(condition))
+            {
+                var wanted = Uri.UnescapeDataString(condition.Split('=', 2)[1]);
+                var match = WrittenOf(type).Where(w => Identifiers(w.Resource).Contains(wanted)).Select(w => w.Id).ToList();
+                if (match.Count > 1)
+                {
+                    return Answer(412);
+                }
+
+                if (match.Count == 1)
+                {
+                    if (request.Method == "PUT")
+                    {
+                        body["id"] = match[0];
+                        Written[$"{type}/{match[0]}"] = body;
+                    }
+
+                    return Answer(200, $"{BaseUrl}/{type}/{match[0]}/_history/1");
+                }
+            }
+
+            var created = id is null;
+            id ??= "ehr-" + Interlocked.Increment(ref writeIds).ToString(CultureInfo.InvariantCulture);
+            created |= !Written.ContainsKey($"{type}/{id}");
+            body["id"] = id;
+            Written[$"{type}/{id}"] = body;
+            return Answer(created ? 201 : 200, $"{BaseUrl}/{type}/{id}/_history/1");
+        }
+    }
+
+    private static HashSet<string> Identifiers(JsonObject resource) =>
+        resource["identifier"] switch
+        {
+            JsonArray list => [.. list.OfType<JsonObject>().Select(i => $"{i["system"]}|{i["value"]}")],
+            JsonObject one => [$"{one["system"]}|{one["value"]}"],
+            _ => [],
+        };
 
     private IResult Read(string type, string id, string? version)
     {

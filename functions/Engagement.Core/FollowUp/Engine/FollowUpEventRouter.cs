@@ -3,6 +3,7 @@ using Engagement.Durable;
 using Engagement.Fhir;
 using Engagement.Http;
 using Engagement.Intake;
+using Engagement.WriteBack;
 using Hl7.Fhir.Model;
 using Microsoft.Extensions.Logging;
 using Task = System.Threading.Tasks.Task;
@@ -18,6 +19,7 @@ public sealed class FollowUpEventRouter(
     FollowUpStarter starter,
     IFhirResourceStore store,
     IDurableClientAccessor durable,
+    WriteBackStore writeBack,
     TimeProvider time,
     ILogger<FollowUpEventRouter> logger) : IEventRouter
 {
@@ -32,6 +34,7 @@ public sealed class FollowUpEventRouter(
         var resource = JsonSerializer.Deserialize<Resource>(clinicalEvent.ResourceJson, FhirJson.Options)!;
         if (resource is Patient patient)
         {
+            await writeBack.RecordPatientSourceAsync(patient.Id ?? clinicalEvent.ResourceId, clinicalEvent.Source, cancellationToken);
             await store.PutAsync(patient, patient.Id, cancellationToken);
         }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Engagement.Fhir;
 using Engagement.Telemetry;
+using Engagement.WriteBack;
 using Hl7.Fhir.Model;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
@@ -20,6 +21,7 @@ public sealed class FollowUpStarter(
     IProtocolCatalog catalog,
     IPatientDirectory patients,
     FollowUpIndex index,
+    WriteBackStore writeBack,
     IOptions<PreferenceDefaults> defaults,
     ILogger<FollowUpStarter> logger)
 {
@@ -76,6 +78,8 @@ public sealed class FollowUpStarter(
             return false;
         }
 
+        // Before the run exists, so that what it produces for this patient is written back to this source.
+        await writeBack.RecordPatientSourceAsync(input.PatientId, input.Source, cancellationToken);
         using var span = EngagementTelemetry.StartContinued("followup.start", ActivityKind.Producer, input.TraceParent);
         span?.SetTag("engagement.protocol", input.Protocol.Id);
         span?.SetTag("engagement.instance", input.InstanceId);

@@ -1,0 +1,219 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Azure;
+using Azure.Data.Tables;
+using Engagement.Intake;
+using Engagement.Storage.AzureStorage;
+using Microsoft.Extensions.Options;
+
+namespace Engagement.WriteBack;
+
+/// <summary>
+/// The <c>WriteBack</c> table. Partition <c>item-{source}</c>, row <c>{type}|{id}</c>: one row per resource and source,
+/// holding the hash of the content last asked for, whether that content is written (<c>Pending</c>, <c>Done</c>,
+/// <c>Failed</c>), the attempts, and the id the EHR gave the resource (so later versions update it, and references to it
+/// can be rewritten). Partition <c>patient-{patientId}</c>, row <c>{source}</c>: which sources a patient came from.
+/// </summary>
+public sealed class WriteBackStore(StorageClients storage, SourceRegistry sources, IOptions<WriteBackOptions> options, TimeProvider time)
+{
+    public const string Pending = "Pending";
+    public const string Done = "Done";
+    public const string Failed = "Failed";
+
+    private static readonly TimeSpan SourcesCacheLifetime = TimeSpan.FromMinutes(1);
+
+    private readonly TableClient table = storage.Tables.GetTableClient(options.Value.TableName);
+    private readonly ConcurrentDictionary<string, (string[] Sources, DateTimeOffset Until)> sourcesCache = new(StringComparer.Ordinal);
+    private volatile bool created;
+
+    /// <summary>
+    /// Remembers that <paramref name="patientId"/> came from <paramref name="source"/> when that source may accept writes
+    /// (idempotent; nothing is stored for other sources).
+    /// </summary>
+    public async Task RecordPatientSourceAsync(string patientId, string source, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (sources.Find(source) is not { WriteBack: not false, FhirBaseUrl: not null })
+        {
+            return;
+        }
+
+        source = source.ToLowerInvariant();
+        if (sourcesCache.TryGetValue(patientId, out var cached) && cached.Sources.Contains(source, StringComparer.Ordinal))
+        {
+            return;
+        }
+
+        await EnsureTableAsync(cancellationToken);
+        await table.UpsertEntityAsync(new TableEntity("patient-" + patientId, source), TableUpdateMode.Merge, cancellationToken);
+        sourcesCache.TryRemove(patientId, out _);
+    }
+
+    /// <summary>The sources a patient came from (lower case).</summary>
+    public async Task<string[]> SourcesOfAsync(string patientId, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (sourcesCache.TryGetValue(patientId, out var cached) && cached.Until > now)
+        {
+            return cached.Sources;
+        }
+
+        await EnsureTableAsync(cancellationToken);
+        var sources = new List<string>();
+        await foreach (var row in table.QueryAsync<TableEntity>(e => e.PartitionKey == "patient-" + patientId, select: ["RowKey"], cancellationToken: cancellationToken))
+        {
+            sources.Add(row.RowKey);
+        }
+
+        var result = sources.ToArray();
+        sourcesCache[patientId] = (result, now + SourcesCacheLifetime);
+        return result;
+    }
+
+    /// <summary>
+    /// Asks for the resource's current content (<paramref name="hash"/>) to be written to the source. A no-op when that
+    /// content was already asked for, so re-running the step that stored it costs one read.
+    /// </summary>
+    public async Task EnqueueAsync(string source, string patientId, string resourceType, string resourceId, string hash, CancellationToken cancellationToken)
+    {
+        source = source.ToLowerInvariant();
+        await EnsureTableAsync(cancellationToken);
+        var existing = await table.GetEntityIfExistsAsync<TableEntity>(ItemPartition(source), RowKey(resourceType, resourceId), cancellationToken: cancellationToken);
+        if (existing.HasValue && existing.Value!.GetString("Hash") == hash)
+        {
+            return;
+        }
+
+        await table.UpsertEntityAsync(new TableEntity(ItemPartition(source), RowKey(resourceType, resourceId))
+        {
+            ["Source"] = source,
+            ["PatientId"] = patientId,
+            ["ResourceType"] = resourceType,
+            ["ResourceId"] = resourceId,
+            ["Hash"] = hash,
+            ["Status"] = Pending,
+            ["Attempts"] = 0,
+            ["NextAttemptAt"] = time.GetUtcNow(),
+        }, TableUpdateMode.Merge, cancellationToken);
+    }
+
+    /// <summary>Pending rows of a source that are due, oldest request first.</summary>
+    public async Task<IReadOnlyList<WriteBackItem>> DueAsync(string source, int max, CancellationToken cancellationToken)
+    {
+        source = source.ToLowerInvariant();
+        await EnsureTableAsync(cancellationToken);
+        var now = time.GetUtcNow();
+        var items = new List<WriteBackItem>();
+        await foreach (var row in table.QueryAsync<TableEntity>(
+            e => e.PartitionKey == ItemPartition(source) && e.GetString("Status") == Pending, cancellationToken: cancellationToken))
+        {
+            var item = WriteBackItem.From(row);
+            if (item.NextAttemptAt <= now)
+            {
+                items.Add(item);
+                if (items.Count >= max)
+                {
+                    break;
+                }
+            }
+        }
+
+        return items;
+    }
+
+    public async Task<WriteBackItem?> GetAsync(string source, string resourceType, string resourceId, CancellationToken cancellationToken)
+    {
+        await EnsureTableAsync(cancellationToken);
+        var row = await table.GetEntityIfExistsAsync<TableEntity>(ItemPartition(source.ToLowerInvariant()), RowKey(resourceType, resourceId), cancellationToken: cancellationToken);
+        return row.HasValue ? WriteBackItem.From(row.Value!) : null;
+    }
+
+    /// <summary>All rows of a source (operator view and tests).</summary>
+    public async Task<IReadOnlyList<WriteBackItem>> ListAsync(string source, CancellationToken cancellationToken)
+    {
+        await EnsureTableAsync(cancellationToken);
+        var items = new List<WriteBackItem>();
+        await foreach (var row in table.QueryAsync<TableEntity>(e => e.PartitionKey == ItemPartition(source.ToLowerInvariant()), cancellationToken: cancellationToken))
+        {
+            items.Add(WriteBackItem.From(row));
+        }
+
+        return items;
+    }
+
+    /// <summary>
+    /// Records the outcome of an attempt. Conditional on the row not having changed since it was read: when a newer
+    /// version was asked for meanwhile, only the EHR id is kept and the row stays pending for that version.
+    /// Returns the row as it now is.
+    /// </summary>
+    public async Task<WriteBackItem> RecordAsync(WriteBackItem item, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        var entity = new TableEntity(ItemPartition(item.Source), RowKey(item.ResourceType, item.ResourceId))
+        {
+            ["Status"] = item.Status,
+            ["Attempts"] = item.Attempts,
+            ["NextAttemptAt"] = item.NextAttemptAt,
+            ["EhrId"] = item.EhrId,
+            ["Written"] = item.Written,
+            ["LastStatus"] = item.LastStatus,
+        };
+        try
+        {
+            var response = await table.UpdateEntityAsync(entity, item.ETag, TableUpdateMode.Merge, cancellationToken);
+            return item with { ETag = response.Headers.ETag ?? ETag.All };
+        }
+        catch (RequestFailedException ex) when (ex.Status == (int)HttpStatusCode.PreconditionFailed)
+        {
+            await table.UpdateEntityAsync(new TableEntity(entity.PartitionKey, entity.RowKey)
+            {
+                ["EhrId"] = item.EhrId,
+                ["Written"] = item.Written,
+            }, ETag.All, TableUpdateMode.Merge, cancellationToken);
+            return (await GetAsync(item.Source, item.ResourceType, item.ResourceId, cancellationToken))!;
+        }
+    }
+
+    private static string ItemPartition(string source) => "item-" + source;
+
+    private static string RowKey(string resourceType, string resourceId) => resourceType + "|" + resourceId;
+
+    private async Task EnsureTableAsync(CancellationToken cancellationToken)
+    {
+        if (!created)
+        {
+            await table.CreateIfNotExistsAsync(cancellationToken);
+            created = true;
+        }
+    }
+}
+
+/// <summary>One resource to write to one source, as stored.</summary>
+public sealed record WriteBackItem(
+    string Source,
+    string PatientId,
+    string ResourceType,
+    string ResourceId,
+    string Hash,
+    string Status,
+    int Attempts,
+    DateTimeOffset NextAttemptAt,
+    string? EhrId,
+    bool Written,
+    int? LastStatus,
+    ETag ETag)
+{
+    internal static WriteBackItem From(TableEntity row) => new(
+        row.GetString("Source"),
+        row.GetString("PatientId"),
+        row.GetString("ResourceType"),
+        row.GetString("ResourceId"),
+        row.GetString("Hash") ?? string.Empty,
+        row.GetString("Status") ?? WriteBackStore.Pending,
+        row.GetInt32("Attempts") ?? 0,
+        row.GetDateTimeOffset("NextAttemptAt") ?? DateTimeOffset.MinValue,
+        row.GetString("EhrId"),
+        row.GetBoolean("Written") ?? false,
+        row.GetInt32("LastStatus"),
+        row.ETag);
+}
