@@ -81,10 +81,28 @@ public sealed class EventJournal
         }
     }
 
-    public async Task MarkRoutedAsync(ClinicalEvent e, CancellationToken cancellationToken)
+    /// <summary>
+    /// Marks the event routed. True for the one call that marked it: two processors can route the same event at once
+    /// (routing is idempotent), and only one of them counts it as processed.
+    /// </summary>
+    public async Task<bool> MarkRoutedAsync(ClinicalEvent e, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(e);
-        await table.UpdateEntityAsync(new TableEntity(e.Source, e.EventId) { ["Routed"] = true }, ETag.All, TableUpdateMode.Merge, cancellationToken);
+        var row = await table.GetEntityIfExistsAsync<TableEntity>(e.Source, e.EventId, ["Routed"], cancellationToken);
+        if (row.HasValue && row.Value!.GetBoolean("Routed") == true)
+        {
+            return false;
+        }
+
+        try
+        {
+            await table.UpdateEntityAsync(new TableEntity(e.Source, e.EventId) { ["Routed"] = true }, row.HasValue ? row.Value!.ETag : ETag.All, TableUpdateMode.Merge, cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 412)
+        {
+            return false; // marked by the other processor in between
+        }
     }
 
     private async Task EnsureAsync(CancellationToken cancellationToken)

@@ -216,8 +216,16 @@ public sealed class IntakeProcessor(
                 obtained = await StatusAndRequeryAsync(context, state, subscriptionId, from, to, cancellationToken);
             }
 
-            EngagementTelemetry.EventsRecovered.Add(obtained.Count, new KeyValuePair<string, object?>("source", context.Name));
-            await states.UpdateAsync(context.Name, state.Subscription, s => s.Recovered(obtained), cancellationToken);
+            // Counted as the state counts them: numbers still missing when recorded (a concurrent recovery of the same
+            // gap — the notification path and the sweeper — fetches them twice but recovers them once).
+            var recovered = 0L;
+            await states.UpdateAsync(context.Name, state.Subscription, s =>
+            {
+                var next = s.Recovered(obtained);
+                recovered = next.GapsRecovered - s.GapsRecovered;
+                return next;
+            }, cancellationToken);
+            EngagementTelemetry.EventsRecovered.Add(recovered, new KeyValuePair<string, object?>("source", context.Name));
         }
     }
 
@@ -436,8 +444,10 @@ public sealed class IntakeProcessor(
             if (await journal.RecordAsync(e, now, cancellationToken))
             {
                 await router.RouteAsync(e, cancellationToken);
-                await journal.MarkRoutedAsync(e, cancellationToken);
-                EngagementTelemetry.EventsProcessed.Add(1, new KeyValuePair<string, object?>("source", e.Source));
+                if (await journal.MarkRoutedAsync(e, cancellationToken))
+                {
+                    EngagementTelemetry.EventsProcessed.Add(1, new KeyValuePair<string, object?>("source", e.Source));
+                }
             }
         }
     }

@@ -1,13 +1,10 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using Engagement.Http;
 using Engagement.Integration.Tests.Infrastructure;
 using Engagement.Integration.Tests.Intake;
 using Engagement.Integration.Tests.Links;
-using Hl7.Fhir.Model;
 using Task = System.Threading.Tasks.Task;
 
 namespace Engagement.Integration.Tests.FollowUp;
@@ -37,17 +34,6 @@ public sealed class PatientArrivesLateTests
         settings["Engagement__FollowUp__PatientWaitAttempts"] = "60";
         settings["Engagement__Outbox__DispatchInterval"] = "1.00:00:00";
         return new StandaloneHost(settings);
-    }
-
-    private static async Task PutAsync(StandaloneHost host, Resource resource)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Put, new Uri($"/api/notifications/ehr1/{resource.TypeName}/{resource.Id}", UriKind.Relative))
-        {
-            Content = new StringContent(FhirJson.Serialize(resource), Encoding.UTF8, "application/fhir+json"),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Secret);
-        using var response = await host.Client.SendAsync(request);
-        Assert.True(response.IsSuccessStatusCode, $"{response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
     }
 
     private static async Task<JsonElement> RunAsync(StandaloneHost host, string patientId)
@@ -82,14 +68,14 @@ public sealed class PatientArrivesLateTests
         await using var host = NewHost();
         await host.StartAsync();
         var patientId = FollowUpHarness.NewId("pat");
-        await PutAsync(host, FollowUpHarness.InpatientDischarge(FollowUpHarness.NewId("enc"), patientId, DateTimeOffset.UtcNow));
+        await EhrSide.PutAsync(host, "ehr1", Secret, FollowUpHarness.InpatientDischarge(FollowUpHarness.NewId("enc"), patientId, DateTimeOffset.UtcNow));
 
         // The day-2 check-in is due; there is no Patient yet, so nothing can be sent.
         await Poll.UntilAsync(() => RunAsync(host, patientId), r => History(r, "patient-unknown").Any(), TimeSpan.FromSeconds(90), "the send step to find no Patient");
         Assert.Empty(History(await RunAsync(host, patientId), "sent"));
         Assert.Empty(History(await RunAsync(host, patientId), "no-channel"));
 
-        await PutAsync(host, FollowUpHarness.Patient(patientId, "es", "+15555550177"));
+        await EhrSide.PutAsync(host, "ehr1", Secret, FollowUpHarness.Patient(patientId, "es", "+15555550177"));
 
         var run = await Poll.UntilAsync(() => RunAsync(host, patientId), r => History(r, "sent").Any(), TimeSpan.FromSeconds(90), "the check-in to be sent once the Patient is known");
         var sent = History(run, "sent").First();
@@ -108,7 +94,7 @@ public sealed class PatientArrivesLateTests
         var patientId = FollowUpHarness.NewId("pat");
         fhir.Resources["Patient/" + patientId] = FhirJson.Serialize(FollowUpHarness.Patient(patientId, "es", "+15555550178"));
 
-        await PutAsync(host, FollowUpHarness.InpatientDischarge(FollowUpHarness.NewId("enc"), patientId, DateTimeOffset.UtcNow));
+        await EhrSide.PutAsync(host, "ehr1", Secret, FollowUpHarness.InpatientDischarge(FollowUpHarness.NewId("enc"), patientId, DateTimeOffset.UtcNow));
 
         var run = await Poll.UntilAsync(() => RunAsync(host, patientId), r => History(r, "sent").Any(), TimeSpan.FromSeconds(90), "the check-in to be sent");
         Assert.Equal("sms/es", History(run, "sent").First().GetProperty("detail").GetString());

@@ -1,14 +1,8 @@
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json;
-using Azure.Data.Tables;
 using Engagement.Integration.Tests.FollowUp;
 using Engagement.Integration.Tests.Infrastructure;
 using Engagement.Integration.Tests.Links;
-using Engagement.Outreach;
 using Hl7.Fhir.Model;
-using Hl7.Fhir.Serialization;
 using Task = System.Threading.Tasks.Task;
 
 namespace Engagement.Integration.Tests.Telemetry;
@@ -22,33 +16,6 @@ public sealed class PhiScanTests
 {
     private const string Secret = "phi-scan-inbound-secret";
     private static readonly string[] Answers = ["LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9"];
-
-    private static async Task PutAsync(StandaloneHost host, Resource resource)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Put, new Uri($"/api/notifications/ehr1/{resource.TypeName}/{resource.Id}", UriKind.Relative))
-        {
-            Content = new StringContent(new FhirJsonSerializer().SerializeToString(resource), Encoding.UTF8, "application/fhir+json"),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Secret);
-        using var response = await host.Client.SendAsync(request);
-        Assert.True(response.IsSuccessStatusCode, $"{response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-    }
-
-    private static async Task<List<OutreachMessage>> OutboxAsync(StandaloneHost host, string patientId)
-    {
-        var table = new TableClient(TestEnvironment.StorageConnectionString, host.Settings["Engagement__Outbox__TableName"]);
-        var messages = new List<OutreachMessage>();
-        await foreach (var row in table.QueryAsync<TableEntity>())
-        {
-            var message = JsonSerializer.Deserialize<OutreachMessage>(row.GetString("Body"))!;
-            if (message.PatientId == patientId)
-            {
-                messages.Add(message);
-            }
-        }
-
-        return messages;
-    }
 
     [Fact]
     public async Task A_discharge_to_red_flag_scenario_emits_no_names_birth_date_identifier_phone_or_email()
@@ -70,33 +37,19 @@ public sealed class PhiScanTests
         patient.BirthDate = "1961-07-23";
         patient.Identifier = [new Identifier("urn:oid:1.2.36.146.595.217.0.1", "MRN84736251")];
         patient.Telecom.Add(new ContactPoint(ContactPoint.ContactPointSystem.Email, ContactPoint.ContactPointUse.Home, "zebulonia.q@example.org"));
-        await PutAsync(host, patient);
+        await EhrSide.PutAsync(host, "ehr1", Secret, patient);
         await PatientStore.WaitUntilStoredAsync(patientId);
-        await PutAsync(host, FollowUpHarness.InpatientDischarge(FollowUpHarness.NewId("enc"), patientId, DateTimeOffset.UtcNow));
+        await EhrSide.PutAsync(host, "ehr1", Secret, FollowUpHarness.InpatientDischarge(FollowUpHarness.NewId("enc"), patientId, DateTimeOffset.UtcNow));
 
         // The day-7 PHQ-9 link, answered with item 9 above zero: a red flag, an urgent Task and a clinician message.
-        string? token = null;
-        await Poll.UntilAsync(async () =>
-        {
-            foreach (var link in (await OutboxAsync(host, patientId)).Select(m => m.Link).OfType<string>())
-            {
-                var candidate = link[(link.LastIndexOf('/') + 1)..];
-                using var context = await host.Client.GetAsync(new Uri($"/api/engage/{candidate}", UriKind.Relative));
-                if (context.IsSuccessStatusCode && (await context.Content.ReadAsStringAsync()).Contains("phq-9", StringComparison.Ordinal))
-                {
-                    token = candidate;
-                }
-            }
-
-            return token;
-        }, t => t is not null, TimeSpan.FromSeconds(120), "the PHQ-9 link to be sent");
+        var token = await EhrSide.LinkTokenAsync(host, patientId, "phq-9", TimeSpan.FromSeconds(120));
         var items = string.Join(",", Enumerable.Range(0, 9).Select(i =>
             $$$"""{"linkId":"phq9-{{{i + 1}}}","answer":[{"valueCoding":{"system":"http://loinc.org","code":"{{{Answers[i == 8 ? 2 : 1]}}}"}}]}"""));
         using var content = new StringContent($$"""{"resourceType":"QuestionnaireResponse","status":"completed","item":[{{items}}]}""", Encoding.UTF8, "application/fhir+json");
         using var submitted = await host.Client.PostAsync(new Uri($"/api/engage/{token}/response", UriKind.Relative), content);
         Assert.True(submitted.IsSuccessStatusCode, await submitted.Content.ReadAsStringAsync());
         await Poll.UntilAsync(
-            async () => (await OutboxAsync(host, patientId)).Count(m => m.Channel == "clinician"),
+            async () => (await EhrSide.OutboxAsync(host, patientId)).Count(m => m.Channel == "clinician"),
             n => n >= 1,
             TimeSpan.FromSeconds(60),
             "the escalation to the care team");
