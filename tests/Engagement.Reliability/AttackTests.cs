@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using Engagement.Integration.Tests.Infrastructure;
 using Engagement.Integration.Tests.Links;
 using Engagement.Integration.Tests.Smart;
 using Engagement.Testing.Smart;
@@ -16,7 +17,6 @@ namespace Engagement.Reliability;
 /// </summary>
 public sealed class AttackTests
 {
-    private const string StandaloneHostAdminKey = Engagement.Integration.Tests.Infrastructure.StandaloneHost.AdminKey;
     private const string PatientScopes = "launch/patient openid fhirUser patient/QuestionnaireResponse.cru patient/Questionnaire.rs patient/Task.rs";
 
     // What a stack trace or an exception message looks like in a body.
@@ -171,7 +171,7 @@ public sealed class AttackTests
                         request.Headers.Add("X-Admin-Key", presented);
                     }
 
-                    await Expect(kind, request, HttpStatusCode.Unauthorized, [patient, task, forgedFrom.LinkId, StandaloneHostAdminKey]);
+                    await Expect(kind, request, HttpStatusCode.Unauthorized, [patient, task, forgedFrom.LinkId, StandaloneHost.AdminKey]);
                 }
             }
 
@@ -179,7 +179,7 @@ public sealed class AttackTests
             var (page, _, pageResponse) = await LinkApi.PageAsync(h.Host, forgedFrom.Token);
             pageResponse.Dispose();
             Assert.Equal(HttpStatusCode.OK, page);
-            using var check = Engagement.Integration.Tests.Infrastructure.StandaloneHost.AdminRequest(HttpMethod.Get, "/api/fhir/Questionnaire/atk-" + run);
+            using var check = StandaloneHost.AdminRequest(HttpMethod.Get, "/api/fhir/Questionnaire/atk-" + run);
             using var checkResponse = await h.Host.Client.SendAsync(check);
             Assert.Equal(HttpStatusCode.NotFound, checkResponse.StatusCode);
         }
