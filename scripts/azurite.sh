@@ -3,6 +3,7 @@
 #   scripts/azurite.sh start DATA_DIR [BLOB_PORT QUEUE_PORT TABLE_PORT]   -> prints the connection string
 #   scripts/azurite.sh stop DATA_DIR
 # Ports default to free ones; the pid is kept in DATA_DIR/azurite.pid so `stop` ends exactly that process.
+# `start` again with the same DATA_DIR and ports restarts it with its data (the reliability suite's storage outage).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cmd="${1:?start|stop}"; data="${2:?data dir}"

@@ -175,13 +175,73 @@ public sealed class ReliabilityHarness : IAsyncDisposable
             var patient = row.GetString("Patient");
             if (patient is not null && patientIds.Contains(patient))
             {
-                var identifiers = JsonNode.Parse(row.GetString("Json") ?? "{}")?["identifier"]?.AsArray()
-                    .Select(i => (string?)i?["system"] + "|" + (string?)i?["value"]) ?? [];
+                // identifier is an array on most resources, a single one (0..1) on QuestionnaireResponse.
+                var identifier = JsonNode.Parse(row.GetString("Json") ?? "{}")?["identifier"];
+                var identifiers = (identifier is JsonArray array ? array.AsEnumerable() : identifier is null ? [] : [identifier])
+                    .Select(i => (string?)i?["system"] + "|" + (string?)i?["value"]);
                 rows.Add((row.RowKey, patient, string.Join(',', identifiers)));
             }
         }
 
         return rows;
+    }
+
+    /// <summary>POSTs a QuestionnaireResponse through an engagement link: status and body, or null status when the connection failed.</summary>
+    public async Task<(HttpStatusCode? Status, string Body)> SubmitResponseAsync(string token, string body, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            using var content = new StringContent(body, Encoding.UTF8, "application/fhir+json");
+            using var response = await Host.Client.PostAsync(new Uri($"/api/engage/{token}/response", UriKind.Relative), content, cancellationToken);
+            return (response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
+        }
+        catch (HttpRequestException)
+        {
+            return (null, string.Empty);
+        }
+        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return (null, string.Empty);
+        }
+    }
+
+    /// <summary>Stores a ready Task for the patient, as the follow-up's send step does before it issues the link.</summary>
+    public static async Task SeedTaskAsync(string patientId, string taskId)
+    {
+        var task = new Hl7.Fhir.Model.Task
+        {
+            Id = taskId,
+            Status = Hl7.Fhir.Model.Task.TaskStatus.Ready,
+            Intent = Hl7.Fhir.Model.Task.TaskIntent.Order,
+            For = new Hl7.Fhir.Model.ResourceReference("Patient/" + patientId),
+        };
+        await Engagement.Integration.Tests.Fhir.FhirApi.Store.PutAsync(task, patientId, CancellationToken.None);
+    }
+
+    /// <summary>The status of a stored Task, or null when there is none.</summary>
+    public async Task<string?> TaskStatusAsync(string taskId)
+    {
+        var table = new TableClient(Storage, "FhirResources");
+        var row = await table.GetEntityIfExistsAsync<TableEntity>("Task", taskId);
+        return row.HasValue ? (string?)JsonNode.Parse(row.Value!.GetString("Json") ?? "{}")?["status"] : null;
+    }
+
+    /// <summary>A PHQ-9 response (all answers "not at all" but the first, so no red flag) as the engagement page posts it.</summary>
+    public static string Phq9Response(int first = 1)
+    {
+        string[] codes = ["LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9"];
+        var items = new JsonArray([.. Enumerable.Range(1, 9).Select(i => (JsonNode)new JsonObject
+        {
+            ["linkId"] = "phq9-" + i.ToString(CultureInfo.InvariantCulture),
+            ["answer"] = new JsonArray(new JsonObject { ["valueCoding"] = new JsonObject { ["system"] = "http://loinc.org", ["code"] = codes[i == 1 ? first : 0] } }),
+        })]);
+        return new JsonObject
+        {
+            ["resourceType"] = "QuestionnaireResponse",
+            ["questionnaire"] = LinkApi.Questionnaire,
+            ["status"] = "completed",
+            ["item"] = items,
+        }.ToJsonString();
     }
 
     public static string NewRun() => Guid.NewGuid().ToString("N")[..6];

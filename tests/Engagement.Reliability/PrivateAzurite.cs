@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using Engagement.Integration.Tests.Infrastructure;
+
+namespace Engagement.Reliability;
+
+/// <summary>
+/// An Azurite of the test's own (<c>scripts/azurite.sh</c>), with its own data folder and free loopback ports, so it
+/// can be stopped and started again — same folder, same ports — without touching the shared test Azurite.
+/// </summary>
+public sealed class PrivateAzurite : IAsyncDisposable
+{
+    private readonly int[] ports = [TestEnvironment.FreeTcpPort(), TestEnvironment.FreeTcpPort(), TestEnvironment.FreeTcpPort()];
+
+    public string DataFolder { get; } = Path.Combine(Path.GetTempPath(), "engagement-outage-azurite-" + Guid.NewGuid().ToString("N")[..8]);
+
+    public string ConnectionString { get; private set; } = string.Empty;
+
+    public bool IsRunning { get; private set; }
+
+    /// <summary>Starts Azurite (again) on the same data folder and ports; returns the connection string.</summary>
+    public async Task<string> StartAsync()
+    {
+        var output = await ScriptAsync(["start", DataFolder, .. ports.Select(p => p.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
+        ConnectionString = output.Trim();
+        IsRunning = true;
+        return ConnectionString;
+    }
+
+    /// <summary>Stops Azurite (SIGTERM, as an operator or the platform would); its data stays in the folder.</summary>
+    public async Task StopAsync()
+    {
+        await ScriptAsync("stop", DataFolder);
+        IsRunning = false;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        try
+        {
+            Directory.Delete(DataFolder, recursive: true);
+        }
+        catch (IOException)
+        {
+            // left for the OS to clean
+        }
+    }
+
+    private static async Task<string> ScriptAsync(params string[] args)
+    {
+        var info = new ProcessStartInfo("bash", [Path.Combine(TestEnvironment.RepoRoot, "scripts", "azurite.sh"), .. args])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"azurite.sh {string.Join(' ', args)} exited with {process.ExitCode}: {await stderr}");
+        }
+
+        return await stdout;
+    }
+}
