@@ -82,7 +82,8 @@ public static class EngagementPage
 
     /// <summary>
     /// The page for a link whose one response was already sent (and that has neither expired nor been revoked): no
-    /// form, "we already have your answers", and the patient's preferences and follow-ups, which stay available.
+    /// form, "we already have your answers", and the patient's preferences and follow-ups, which stay available. The
+    /// status stays 410 as for every used link (CONTRACT.md: the questionnaire behind it is gone); browsers render it.
     /// </summary>
     public static IResult Answered(string language, StaticAssets assets) => Shell(null, language, assets, answered: true);
 
@@ -134,7 +135,7 @@ public static class EngagementPage
         sb.Append("<script type=\"application/json\" id=\"engage-texts\">")
           .Append(JsonSerializer.Serialize(texts).Replace("<", "\\u003c", StringComparison.Ordinal)).Append("</script>\n")
           .Append("</main>\n</body>\n</html>\n");
-        return new HtmlResult(sb.ToString(), language, StatusCodes.Status200OK, FormPolicy);
+        return new HtmlResult(sb.ToString(), language, answered ? StatusCodes.Status410Gone : StatusCodes.Status200OK, FormPolicy);
     }
 
     /// <summary>
