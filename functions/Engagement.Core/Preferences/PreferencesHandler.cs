@@ -1,5 +1,6 @@
 using Engagement.Fhir;
 using Engagement.FollowUp;
+using Engagement.FollowUp.Engine;
 using Engagement.Http;
 using Engagement.Intake;
 using Engagement.Links;
@@ -121,7 +122,8 @@ public sealed class PreferencesHandler(
         var available = patient is null ? [] : PreferenceChange.AvailableChannels(patient);
         return new PreferencesBody(
             Known: patient is not null,
-            Channel: preferences.PreferredChannel is { } channel && available.Contains(channel) ? channel : (available.Count > 0 ? available[0] : null),
+            // The channel the next message will use: the preferred one the patient has an address for, else the fallback.
+            Channel: SendOutreachActivity.ChooseChannel(patient, preferences).Channel,
             Channels: available,
             Language: templates.ResolveLanguage(preferences.Language),
             Languages: [.. templates.Languages.Select(l => l.ToLowerInvariant()).Order(StringComparer.Ordinal)],
