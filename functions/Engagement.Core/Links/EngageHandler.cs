@@ -10,7 +10,8 @@ namespace Engagement.Links;
 /// <summary>
 /// <c>GET /engage/{token}</c> (the patient's page) and <c>GET /api/engage/{token}</c> (what the page needs: the linked
 /// Questionnaire in the patient's language, the Task and the expiry). Bad tokens: 401 (forged) or 410 (expired,
-/// revoked, used). The language is <c>?lang=</c> (en, es) when given, else the patient's preferred
+/// revoked, used); the page of a used link that is still within its lifetime shows "we already have your answers"
+/// with the patient's preferences and follow-ups (<see cref="Engagement.Preferences.PreferencesHandler"/>). The language is <c>?lang=</c> (en, es) when given, else the patient's preferred
 /// <c>Patient.communication</c> language when we hold the Patient, else the browser's Accept-Language.
 /// </summary>
 public sealed class EngageHandler(
@@ -28,6 +29,12 @@ public sealed class EngageHandler(
         var validation = await validator.ValidateForViewAsync(token, cancellationToken);
         if (!validation.IsValid)
         {
+            // A link whose one response was sent stays the patient's preferences page until it expires or is revoked.
+            if (validation.Failure == LinkFailure.Used && await validator.ValidateForPreferencesAsync(token, cancellationToken) is { IsValid: true } answered)
+            {
+                return EngagementPage.Answered(await LanguageAsync(request, answered.Context, cancellationToken), assets);
+            }
+
             // Nothing about the patient is looked up for a refused link: the browser's language only.
             return EngagementPage.Failure(validation.Failure.Value, EngagementPage.ChooseLanguage(request));
         }
@@ -66,14 +73,22 @@ public sealed class EngageHandler(
         return Results.Json(new EngageContext(link.QuestionnaireCanonical, "Task/" + link.TaskId, link.ExpiresAt, language, resource));
     }
 
-    private async Task<string> LanguageAsync(HttpRequest request, LinkContext link, CancellationToken cancellationToken)
+    private async Task<string> LanguageAsync(HttpRequest request, LinkContext link, CancellationToken cancellationToken) =>
+        PageLanguage(request, (await store.GetAsync("Patient", link.PatientId, cancellationToken))?.Resource as Patient);
+
+    /// <summary>
+    /// The page language: <c>?lang=</c> (en, es) when given, else the patient's preferred <c>Patient.communication</c>
+    /// language when we hold the Patient, else the browser's Accept-Language.
+    /// </summary>
+    public static string PageLanguage(HttpRequest request, Patient? patient)
     {
+        ArgumentNullException.ThrowIfNull(request);
         if (EngagementPage.Supported(request.Query["lang"].ToString()) is { } asked)
         {
             return asked;
         }
 
-        if ((await store.GetAsync("Patient", link.PatientId, cancellationToken))?.Resource is Patient patient)
+        if (patient is not null)
         {
             var communication = patient.Communication.FirstOrDefault(c => c.Preferred == true) ?? patient.Communication.FirstOrDefault();
             if (communication?.Language?.Coding.Select(c => EngagementPage.Supported(c.Code)).FirstOrDefault(l => l is not null) is { } preferred)

@@ -77,37 +77,101 @@ public static class EngagementPage
         return new HtmlResult(Render(language, heading, body, role: "alert"), language, status, FailurePolicy);
     }
 
-    /// <summary>The page for a valid link: the shell the page script fills with the form.</summary>
-    public static IResult Questionnaire(string? title, string language, StaticAssets assets)
+    /// <summary>The page for a valid link: the shell the page script fills with the form, the preferences and the follow-ups.</summary>
+    public static IResult Questionnaire(string? title, string language, StaticAssets assets) => Shell(title, language, assets, answered: false);
+
+    /// <summary>
+    /// The page for a link whose one response was already sent (and that has neither expired nor been revoked): no
+    /// form, "we already have your answers", and the patient's preferences and follow-ups, which stay available. The
+    /// status stays 410 as for every used link (CONTRACT.md: the questionnaire behind it is gone); browsers render it.
+    /// </summary>
+    public static IResult Answered(string language, StaticAssets assets) => Shell(null, language, assets, answered: true);
+
+    private static HtmlResult Shell(string? title, string language, StaticAssets assets, bool answered)
     {
         ArgumentNullException.ThrowIfNull(assets);
         var es = language == Spanish;
-        var heading = string.IsNullOrWhiteSpace(title) ? (es ? "Su cuestionario" : "Your questionnaire") : title;
         var texts = es ? SpanishTexts : EnglishTexts;
+        var heading = answered ? texts["answeredTitle"] : string.IsNullOrWhiteSpace(title) ? (es ? "Su cuestionario" : "Your questionnaire") : title;
         var html = Encoder;
         var sb = new StringBuilder();
         sb.Append("<!doctype html>\n<html lang=\"").Append(language).Append("\">\n<head>\n<meta charset=\"utf-8\">\n")
           .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
           .Append("<meta name=\"robots\" content=\"noindex\">\n")
-          .Append("<title>").Append(html.Encode(heading)).Append("</title>\n")
-          .Append("<link rel=\"stylesheet\" href=\"").Append(html.Encode(assets.Url("lforms/styles.css"))).Append("\">\n")
-          .Append("<link rel=\"stylesheet\" href=\"").Append(html.Encode(assets.Url("engage/engage.css"))).Append("\">\n")
-          .Append("<script src=\"").Append(html.Encode(assets.Url("lforms/assets/lib/zone.min.js"))).Append("\" defer></script>\n")
-          .Append("<script src=\"").Append(html.Encode(assets.Url("lforms/lhc-forms.js"))).Append("\" defer></script>\n")
-          .Append("<script src=\"").Append(html.Encode(assets.Url("lforms/fhir/R4/lformsFHIR.min.js"))).Append("\" defer></script>\n")
-          .Append("<script src=\"").Append(html.Encode(assets.Url("engage/engage.js"))).Append("\" defer></script>\n")
-          .Append("</head>\n<body>\n<main id=\"engage\" tabindex=\"-1\">\n<h1>").Append(html.Encode(heading)).Append("</h1>\n")
-          .Append("<p id=\"engage-status\" role=\"status\" aria-live=\"polite\">").Append(html.Encode(texts["loading"])).Append("</p>\n")
-          .Append("<noscript><p>").Append(html.Encode(texts["noscript"])).Append("</p></noscript>\n")
-          .Append("<div id=\"engage-errors\" class=\"engage-errors\" role=\"alert\" tabindex=\"-1\" hidden></div>\n")
-          .Append("<form id=\"engage-form\" novalidate hidden>\n<div id=\"engage-lforms\"></div>\n")
-          .Append("<button type=\"submit\" id=\"engage-submit\" class=\"engage-submit\">").Append(html.Encode(texts["submit"])).Append("</button>\n</form>\n")
-          .Append("<section id=\"engage-done\" class=\"engage-done\" tabindex=\"-1\" hidden></section>\n")
-          // Data, not script: a JSON block is never executed, so the CSP needs no 'unsafe-inline' for scripts.
-          .Append("<script type=\"application/json\" id=\"engage-texts\">")
+          .Append("<title>").Append(html.Encode(heading)).Append("</title>\n");
+        if (!answered)
+        {
+            sb.Append("<link rel=\"stylesheet\" href=\"").Append(html.Encode(assets.Url("lforms/styles.css"))).Append("\">\n");
+        }
+
+        sb.Append("<link rel=\"stylesheet\" href=\"").Append(html.Encode(assets.Url("engage/engage.css"))).Append("\">\n");
+        if (!answered)
+        {
+            sb.Append("<script src=\"").Append(html.Encode(assets.Url("lforms/assets/lib/zone.min.js"))).Append("\" defer></script>\n")
+              .Append("<script src=\"").Append(html.Encode(assets.Url("lforms/lhc-forms.js"))).Append("\" defer></script>\n")
+              .Append("<script src=\"").Append(html.Encode(assets.Url("lforms/fhir/R4/lformsFHIR.min.js"))).Append("\" defer></script>\n");
+        }
+
+        sb.Append("<script src=\"").Append(html.Encode(assets.Url("engage/engage.js"))).Append("\" defer></script>\n")
+          .Append("</head>\n<body>\n<main id=\"engage\" tabindex=\"-1\" data-mode=\"").Append(answered ? "answered" : "form").Append("\">\n<h1>").Append(html.Encode(heading)).Append("</h1>\n");
+        if (answered)
+        {
+            sb.Append("<p id=\"engage-answered\">").Append(html.Encode(texts["answeredBody"])).Append("</p>\n")
+              .Append("<p id=\"engage-status\" role=\"status\" aria-live=\"polite\"></p>\n")
+              .Append("<noscript><p>").Append(html.Encode(texts["noscript"])).Append("</p></noscript>\n");
+        }
+        else
+        {
+            sb.Append("<p id=\"engage-status\" role=\"status\" aria-live=\"polite\">").Append(html.Encode(texts["loading"])).Append("</p>\n")
+              .Append("<noscript><p>").Append(html.Encode(texts["noscript"])).Append("</p></noscript>\n")
+              .Append("<div id=\"engage-errors\" class=\"engage-errors\" role=\"alert\" tabindex=\"-1\" hidden></div>\n")
+              .Append("<form id=\"engage-form\" novalidate hidden>\n<div id=\"engage-lforms\"></div>\n")
+              .Append("<button type=\"submit\" id=\"engage-submit\" class=\"engage-submit\">").Append(html.Encode(texts["submit"])).Append("</button>\n</form>\n")
+              .Append("<section id=\"engage-done\" class=\"engage-done\" tabindex=\"-1\" hidden></section>\n");
+        }
+
+        AppendPreferencesAndFollowUps(sb, texts);
+        // Data, not script: a JSON block is never executed, so the CSP needs no 'unsafe-inline' for scripts.
+        sb.Append("<script type=\"application/json\" id=\"engage-texts\">")
           .Append(JsonSerializer.Serialize(texts).Replace("<", "\\u003c", StringComparison.Ordinal)).Append("</script>\n")
           .Append("</main>\n</body>\n</html>\n");
-        return new HtmlResult(sb.ToString(), language, StatusCodes.Status200OK, FormPolicy);
+        return new HtmlResult(sb.ToString(), language, answered ? StatusCodes.Status410Gone : StatusCodes.Status200OK, FormPolicy);
+    }
+
+    /// <summary>
+    /// "Your preferences" (channel, language, contact window with the time zone shown) and "Your follow-ups" (coming up,
+    /// past answers): labelled controls, native inputs, filled and saved by the page script through
+    /// <c>/api/engage/{token}/preferences</c> and <c>/overview</c>. Hidden until the script has loaded them.
+    /// </summary>
+    private static void AppendPreferencesAndFollowUps(StringBuilder sb, Dictionary<string, string> texts)
+    {
+        var html = Encoder;
+        sb.Append("<section id=\"engage-prefs\" class=\"engage-card\" aria-labelledby=\"engage-prefs-title\" hidden>\n")
+          .Append("<h2 id=\"engage-prefs-title\">").Append(html.Encode(texts["prefsTitle"])).Append("</h2>\n")
+          .Append("<p>").Append(html.Encode(texts["prefsIntro"])).Append("</p>\n")
+          .Append("<div id=\"engage-prefs-errors\" class=\"engage-errors\" role=\"alert\" tabindex=\"-1\" hidden></div>\n")
+          .Append("<form id=\"engage-prefs-form\" novalidate>\n")
+          .Append("<fieldset id=\"engage-pref-channels\" class=\"engage-fieldset\"><legend>").Append(html.Encode(texts["prefsChannel"])).Append("</legend></fieldset>\n")
+          .Append("<div class=\"engage-field\"><label for=\"engage-pref-language\">").Append(html.Encode(texts["prefsLanguage"])).Append("</label>\n")
+          .Append("<select id=\"engage-pref-language\" name=\"language\"></select></div>\n")
+          .Append("<fieldset class=\"engage-fieldset\" aria-describedby=\"engage-pref-zone\"><legend>").Append(html.Encode(texts["prefsWindow"])).Append("</legend>\n")
+          .Append("<div class=\"engage-times\">\n")
+          .Append("<div class=\"engage-field\"><label for=\"engage-pref-start\">").Append(html.Encode(texts["prefsFrom"])).Append("</label>")
+          .Append("<input type=\"time\" id=\"engage-pref-start\" name=\"start\" required></div>\n")
+          .Append("<div class=\"engage-field\"><label for=\"engage-pref-end\">").Append(html.Encode(texts["prefsUntil"])).Append("</label>")
+          .Append("<input type=\"time\" id=\"engage-pref-end\" name=\"end\" required></div>\n")
+          .Append("</div>\n<p id=\"engage-pref-zone\" class=\"engage-hint\"></p>\n</fieldset>\n")
+          .Append("<button type=\"submit\" id=\"engage-prefs-save\" class=\"engage-submit\">").Append(html.Encode(texts["prefsSave"])).Append("</button>\n")
+          .Append("<p id=\"engage-prefs-status\" class=\"engage-hint\" role=\"status\" aria-live=\"polite\"></p>\n")
+          .Append("</form>\n</section>\n")
+          .Append("<section id=\"engage-followups\" class=\"engage-card\" aria-labelledby=\"engage-followups-title\" hidden>\n")
+          .Append("<h2 id=\"engage-followups-title\">").Append(html.Encode(texts["followUpsTitle"])).Append("</h2>\n")
+          .Append("<p id=\"engage-followups-zone\" class=\"engage-hint\"></p>\n")
+          .Append("<h3 id=\"engage-upcoming-title\">").Append(html.Encode(texts["upcomingTitle"])).Append("</h3>\n")
+          .Append("<ul id=\"engage-upcoming\" class=\"engage-list\" aria-labelledby=\"engage-upcoming-title\"></ul>\n")
+          .Append("<h3 id=\"engage-responses-title\">").Append(html.Encode(texts["responsesTitle"])).Append("</h3>\n")
+          .Append("<ul id=\"engage-responses\" class=\"engage-list\" aria-labelledby=\"engage-responses-title\"></ul>\n")
+          .Append("</section>\n");
     }
 
     /// <summary>The form page's CSP: everything from 'self'; inline styles only because LHC-Forms inserts them.</summary>
@@ -137,6 +201,38 @@ public static class EngagementPage
         ["unauthorized"] = "We could not open this link. Please contact your care team.",
         ["failed"] = "Something went wrong while sending your answers. Please try again in a moment.",
         ["loadFailed"] = "We could not load your form. Please try again in a moment.",
+        ["answeredTitle"] = "We already have your answers",
+        ["answeredBody"] = "This link was already used to send your answers. Thank you. You can still check your preferences and follow-ups below.",
+        ["prefsTitle"] = "Your preferences",
+        ["prefsIntro"] = "How, in which language and when we contact you about your follow-ups.",
+        ["prefsChannel"] = "How we contact you",
+        ["prefsLanguage"] = "Language",
+        ["prefsWindow"] = "When we may contact you",
+        ["prefsFrom"] = "From",
+        ["prefsUntil"] = "Until",
+        ["prefsZone"] = "Times are in your time zone: {0}.",
+        ["prefsSave"] = "Save my preferences",
+        ["prefsSaving"] = "Saving your preferences…",
+        ["prefsSaved"] = "Your preferences are saved. Our next messages will follow them.",
+        ["prefsInvalid"] = "Your preferences were not saved:",
+        ["prefsWindowOrder"] = "The end time must be later than the start time.",
+        ["prefsUnknown"] = "We do not have your contact details yet, so your preferences cannot be changed. Please try again later.",
+        ["prefsNoChannel"] = "We have no way to contact you yet.",
+        ["prefsFailed"] = "We could not load or save your preferences. Please try again in a moment.",
+        ["channel.sms"] = "Text message (SMS)",
+        ["channel.email"] = "Email",
+        ["channel.push"] = "Notification in the app",
+        ["channel.portal"] = "Patient portal",
+        ["language.en"] = "English",
+        ["language.es"] = "Español (Spanish)",
+        ["followUpsTitle"] = "Your follow-ups",
+        ["followUpsZone"] = "Dates and times are in your time zone: {0}.",
+        ["upcomingTitle"] = "Coming up",
+        ["responsesTitle"] = "Your answers so far",
+        ["noUpcoming"] = "Nothing is planned for you right now.",
+        ["noResponses"] = "You have not sent any answers yet.",
+        ["status.scheduled"] = "Planned",
+        ["status.open"] = "Waiting for your answers",
     };
 
     private static readonly Dictionary<string, string> SpanishTexts = new(StringComparer.Ordinal)
@@ -161,6 +257,38 @@ public static class EngagementPage
         ["unauthorized"] = "No pudimos abrir este enlace. Comuníquese con su equipo de atención.",
         ["failed"] = "Algo salió mal al enviar sus respuestas. Inténtelo de nuevo en un momento.",
         ["loadFailed"] = "No pudimos cargar su formulario. Inténtelo de nuevo en un momento.",
+        ["answeredTitle"] = "Ya recibimos sus respuestas",
+        ["answeredBody"] = "Este enlace ya se usó para enviar sus respuestas. Gracias. Aún puede revisar sus preferencias y seguimientos a continuación.",
+        ["prefsTitle"] = "Sus preferencias",
+        ["prefsIntro"] = "Cómo, en qué idioma y cuándo nos comunicamos con usted sobre sus seguimientos.",
+        ["prefsChannel"] = "Cómo nos comunicamos con usted",
+        ["prefsLanguage"] = "Idioma",
+        ["prefsWindow"] = "Cuándo podemos comunicarnos con usted",
+        ["prefsFrom"] = "Desde",
+        ["prefsUntil"] = "Hasta",
+        ["prefsZone"] = "Las horas están en su zona horaria: {0}.",
+        ["prefsSave"] = "Guardar mis preferencias",
+        ["prefsSaving"] = "Guardando sus preferencias…",
+        ["prefsSaved"] = "Sus preferencias están guardadas. Nuestros próximos mensajes las seguirán.",
+        ["prefsInvalid"] = "Sus preferencias no se guardaron:",
+        ["prefsWindowOrder"] = "La hora de fin debe ser posterior a la hora de inicio.",
+        ["prefsUnknown"] = "Todavía no tenemos sus datos de contacto, así que no se pueden cambiar sus preferencias. Inténtelo de nuevo más tarde.",
+        ["prefsNoChannel"] = "Todavía no tenemos cómo comunicarnos con usted.",
+        ["prefsFailed"] = "No pudimos cargar ni guardar sus preferencias. Inténtelo de nuevo en un momento.",
+        ["channel.sms"] = "Mensaje de texto (SMS)",
+        ["channel.email"] = "Correo electrónico",
+        ["channel.push"] = "Notificación en la aplicación",
+        ["channel.portal"] = "Portal del paciente",
+        ["language.en"] = "English (inglés)",
+        ["language.es"] = "Español",
+        ["followUpsTitle"] = "Sus seguimientos",
+        ["followUpsZone"] = "Las fechas y horas están en su zona horaria: {0}.",
+        ["upcomingTitle"] = "Próximamente",
+        ["responsesTitle"] = "Sus respuestas hasta ahora",
+        ["noUpcoming"] = "No hay nada planificado para usted en este momento.",
+        ["noResponses"] = "Todavía no ha enviado respuestas.",
+        ["status.scheduled"] = "Planificado",
+        ["status.open"] = "Esperando sus respuestas",
     };
 
     private static string Render(string language, string heading, string body, string role)

@@ -43,6 +43,15 @@ public sealed class LinkRecord
         : now >= ExpiresAt ? LinkFailure.Expired
         : null;
 
+    /// <summary>
+    /// Why this link cannot show or change the patient's preferences at <paramref name="now"/>: revoked or expired.
+    /// The one submission being used does not end it (the page stays the patient's preferences page until expiry).
+    /// </summary>
+    public LinkFailure? PreferencesFailure(DateTimeOffset now) =>
+        RevokedAt is not null ? LinkFailure.Revoked
+        : now >= ExpiresAt ? LinkFailure.Expired
+        : null;
+
     public LinkRecord Copy() => (LinkRecord)MemberwiseClone();
 }
 

@@ -43,6 +43,29 @@ public sealed class LinkValidator(ILinkStore store, LinkKeyRing keys, TimeProvid
         ValidateAsync(token, recordOpen: false, cancellationToken);
 
     /// <summary>
+    /// For the patient's preferences and overview: like <see cref="ValidateAsync(string, CancellationToken)"/> but a
+    /// link whose one submission was used still passes (forged, unknown, revoked and expired links do not).
+    /// Records nothing.
+    /// </summary>
+    public async Task<LinkValidation> ValidateForPreferencesAsync(string token, CancellationToken cancellationToken)
+    {
+        if (!TryAuthenticate(token, out var linkId))
+        {
+            return LinkValidation.Refused(LinkFailure.Forged);
+        }
+
+        var record = await store.GetAsync(linkId, cancellationToken);
+        if (record is null)
+        {
+            return LinkValidation.Refused(LinkFailure.Unknown);
+        }
+
+        return record.PreferencesFailure(clock.GetUtcNow()) is { } failure
+            ? LinkValidation.Refused(failure)
+            : LinkValidation.Valid(ToContext(record));
+    }
+
+    /// <summary>
     /// Marks the link used (one submission). <paramref name="etag"/> is the version the caller validated; if the record
     /// changed since (opened again in another tab), its state is checked again and the use is applied to the current
     /// version. Never succeeds twice for one link.

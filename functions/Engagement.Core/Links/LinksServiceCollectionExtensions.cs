@@ -8,7 +8,7 @@ namespace Engagement.Links;
 
 public static class LinksServiceCollectionExtensions
 {
-    /// <summary>Engagement links: keys, the <c>Links</c> table, issuer, validator, the page and API handlers.</summary>
+    /// <summary>Engagement links: keys, the <c>Links</c> table, issuer, validator, the page and API handlers (questionnaire, preferences, overview).</summary>
     public static IServiceCollection AddEngagementLinks(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
@@ -22,6 +22,10 @@ public static class LinksServiceCollectionExtensions
         services.AddSingleton<LinkValidator>();
         services.TryAddSingleton<Engagement.Http.StaticAssets>();
         services.AddSingleton<EngageHandler>();
+        // The patient's preferences and follow-ups through the same link (Preferences/).
+        services.AddSingleton<Engagement.Preferences.PatientPreferenceUpdater>();
+        services.AddSingleton<Engagement.Preferences.EngagementOverview>();
+        services.AddSingleton<Engagement.Preferences.PreferencesHandler>();
         services.AddSingleton<LinkDiagnosticsHandler>();
         return services;
     }

@@ -7,6 +7,7 @@ using Engagement.Http;
 using Engagement.Links;
 using Engagement.Measures;
 using Engagement.Outcomes;
+using Engagement.Preferences;
 using Engagement.Security.Smart;
 using Engagement.Intake;
 using Microsoft.DurableTask.Client;
@@ -44,6 +45,13 @@ public static class ApiRoutes
             assets.GetAsync(request, path, ct));
         api.MapPost("/engage/{token}/response", (ResponseSubmissionHandler handler, HttpRequest request, string token, DurableTaskClient client, CancellationToken ct) =>
             handler.SubmitAsync(request, token, client, ct));
+        // The patient's preferences and follow-ups (still available after the link's one response was sent).
+        api.MapGet("/engage/{token}/preferences", (PreferencesHandler handler, string token, CancellationToken ct) =>
+            handler.GetAsync(token, ct));
+        api.MapPut("/engage/{token}/preferences", (PreferencesHandler handler, HttpRequest request, string token, CancellationToken ct) =>
+            handler.PutAsync(request, token, ct));
+        api.MapGet("/engage/{token}/overview", (PreferencesHandler handler, HttpRequest request, string token, CancellationToken ct) =>
+            handler.OverviewAsync(request, token, ct));
 
         var links = api.MapGroup("/diagnostics/links");
         links.MapPost("", (LinkDiagnosticsHandler handler, HttpRequest request, CancellationToken ct) =>

@@ -68,10 +68,18 @@ public sealed class EngagementPageTests(LinkHostFixture fixture)
         var total = stored.Item.Single(it => it.LinkId == "phq9-total");
         Assert.Equal(8, ((Integer)Assert.Single(total.Answer).Value!).Value);
 
+        // The link's one response is used (410 as before): the page has no form any more, but stays the patient's
+        // preferences page.
         var again = await BrowseAsync(new { url = link.Url.ToString() });
         Assert.Equal(410, again.GetProperty("status").GetInt32());
-        Assert.Contains("We already have your answers", again.GetProperty("body").GetString(), StringComparison.Ordinal);
+        Assert.Equal("answered", again.GetProperty("mode").GetString());
+        Assert.Equal("We already have your answers", again.GetProperty("title").GetString());
         Assert.DoesNotContain(patient, again.GetProperty("body").GetString(), StringComparison.Ordinal);
+        using (var submitAgain = new StringContent("{}", System.Text.Encoding.UTF8, "application/fhir+json"))
+        using (var refused = await Host.Client.PostAsync(new Uri($"/api/engage/{link.Token}/response", UriKind.Relative), submitAgain))
+        {
+            Assert.Equal(HttpStatusCode.Gone, refused.StatusCode);
+        }
     }
 
     [Fact]

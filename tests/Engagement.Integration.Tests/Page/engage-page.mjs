@@ -1,5 +1,7 @@
 // Drives the engagement page in headless Chromium (playwright-core, the system browser) for EngagementPageTests.
-// Input: one JSON argument {url, answers: [0-3 per PHQ-9 item, null = leave unanswered], filledScreenshot?, doneScreenshot?}.
+// Input: one JSON argument {url, answers?: [0-3 per PHQ-9 item, null = leave unanswered], filledScreenshot?, doneScreenshot?,
+//   preferences?: {channel?, language?, start?, end?} to change under "Your preferences" (before answering), prefsScreenshot?}.
+// A link whose response was already sent opens (410) the page without the form (<main data-mode="answered">).
 // Output: one JSON line on stdout with what a patient would see; the C# test asserts on it.
 import { chromium } from 'playwright-core';
 
@@ -9,6 +11,37 @@ const browser = await chromium.launch({
   args: ['--no-sandbox', '--disable-dev-shm-usage'],
 });
 const result = { console: [], cspViolations: [], requests: [] };
+const text = async (page, selector) => (await page.isVisible(selector)) ? (await page.textContent(selector))?.replace(/\s+/g, ' ').trim() : null;
+
+// "Your preferences" and "Your follow-ups": what is shown, then a change made the way a patient makes it.
+async function preferences(page, change) {
+  await page.waitForSelector('body[data-prefs-ready="true"]', { timeout: 60000 });
+  result.prefsVisible = await page.isVisible('#engage-prefs');
+  result.channelLabels = await page.locator('#engage-pref-channels label').allTextContents();
+  result.checkedChannel = await page.evaluate(() => { const c = document.querySelector('#engage-pref-channels input:checked'); return c && c.value; });
+  result.languageOptions = await page.locator('#engage-pref-language option').allTextContents();
+  result.zoneText = await text(page, '#engage-pref-zone');
+  result.followUpsText = await text(page, '#engage-followups');
+  // Every control has a label a screen reader announces.
+  result.unlabelled = await page.evaluate(() => [...document.querySelectorAll('#engage-prefs input, #engage-prefs select')]
+    .filter(e => !(e.labels && e.labels.length)).map(e => e.id || e.name));
+  if (change.channel) { await page.locator(`label[for="engage-pref-channel-${change.channel}"]`).click(); }
+  if (change.language) { await page.selectOption('#engage-pref-language', change.language); }
+  if (change.start) { await page.fill('#engage-pref-start', change.start); }
+  if (change.end) { await page.fill('#engage-pref-end', change.end); }
+  await page.click('#engage-prefs-save');
+  await page.waitForSelector('body[data-prefs-saved="true"], #engage-prefs-errors:not([hidden])', { timeout: 60000 });
+  result.prefsSaved = await page.evaluate(() => document.body.getAttribute('data-prefs-saved') === 'true');
+  result.prefsStatus = await text(page, '#engage-prefs-status');
+  result.prefsErrors = await text(page, '#engage-prefs-errors');
+  result.prefsFocused = await page.evaluate(() => document.activeElement && document.activeElement.id);
+  if (input.prefsScreenshot) {
+    // The two sections only, from the top of "Your preferences" to the end of "Your follow-ups".
+    const top = await page.evaluate(() => document.getElementById('engage-prefs').getBoundingClientRect().top + window.scrollY);
+    const bottom = await page.evaluate(() => document.getElementById('engage-followups').getBoundingClientRect().bottom + window.scrollY);
+    await page.screenshot({ path: input.prefsScreenshot, fullPage: true, clip: { x: 0, y: Math.max(0, top - 8), width: 375, height: bottom - top + 16 } });
+  }
+}
 try {
   // A phone: 375 px wide, touch.
   const context = await browser.newContext({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true, locale: input.locale || 'en-US' });
@@ -20,9 +53,16 @@ try {
   result.status = response.status();
   result.lang = await page.getAttribute('html', 'lang');
   result.title = (await page.textContent('h1'))?.trim();
-  if (result.status !== 200) {
+  result.mode = await page.getAttribute('main', 'data-mode');
+  if (result.status !== 200 && result.mode !== 'answered') {
     result.body = (await page.textContent('main'))?.trim();
   } else {
+    if (input.preferences) { await preferences(page, input.preferences); }
+    if (result.mode === 'answered') {
+      result.body = (await page.textContent('main'))?.replace(/\s+/g, ' ').trim();
+    }
+  }
+  if (result.status === 200 && result.mode !== 'answered' && input.answers) {
     await page.waitForSelector('body[data-engage-ready="true"], #engage-errors:not([hidden])', { timeout: 60000 });
     const radios = page.locator('#engage-lforms input[type="radio"]');
     result.radioCount = await radios.count();
@@ -43,6 +83,7 @@ try {
     result.scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
     if (input.doneScreenshot) { await page.screenshot({ path: input.doneScreenshot, fullPage: true }); }
   }
+  result.scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
   result.requests = [...new Set(result.requests)];
 } catch (e) {
   result.error = String(e && e.stack || e);

@@ -1,6 +1,8 @@
 // The engagement page (GET /engage/{token}): loads the linked Questionnaire (already translated by the server) from
 // GET /api/engage/{token}, renders it with LHC-Forms, and POSTs the QuestionnaireResponse to
 // /api/engage/{token}/response. The server is the judge of the answers: its 422 OperationOutcome is shown as is.
+// Below the form (or alone, once the link's response was sent: <main data-mode="answered">), "Your preferences"
+// (GET/PUT /api/engage/{token}/preferences) and "Your follow-ups" (GET /api/engage/{token}/overview).
 // Loaded with `defer` after zone.js, lhc-forms.js and lformsFHIR.min.js; no inline script anywhere (CSP 'self').
 (function () {
   'use strict';
@@ -15,6 +17,7 @@
   var formRoot = document.getElementById('engage-lforms');
   var submit = document.getElementById('engage-submit');
   var done = document.getElementById('engage-done');
+  var answered = document.getElementById('engage').getAttribute('data-mode') === 'answered';
   var context = null;
 
   function say(text) { status.textContent = text; }
@@ -78,6 +81,7 @@
     say('');
     done.hidden = false;
     done.focus();
+    loadOverview();
   }
 
   function refused(statusCode, issues) {
@@ -128,6 +132,171 @@
       showErrors(texts.failed, []);
     });
   }
+
+  // ---- Your preferences -------------------------------------------------------------------------------------------
+  var prefs = document.getElementById('engage-prefs');
+  var prefsForm = document.getElementById('engage-prefs-form');
+  var prefsErrors = document.getElementById('engage-prefs-errors');
+  var prefsStatus = document.getElementById('engage-prefs-status');
+  var prefsSave = document.getElementById('engage-prefs-save');
+  var channels = document.getElementById('engage-pref-channels');
+  var language = document.getElementById('engage-pref-language');
+  var start = document.getElementById('engage-pref-start');
+  var end = document.getElementById('engage-pref-end');
+  var zone = document.getElementById('engage-pref-zone');
+  var followUps = document.getElementById('engage-followups');
+  var pending = 2;
+
+  function settled() {
+    pending -= 1;
+    if (pending === 0) { document.body.setAttribute('data-prefs-ready', 'true'); }
+  }
+
+  function prefsProblem(heading, issues) {
+    prefsErrors.textContent = '';
+    prefsErrors.appendChild(element('p', 'engage-errors-heading', heading));
+    if (issues && issues.length) {
+      var list = element('ul');
+      issues.forEach(function (issue) { list.appendChild(element('li', null, (issue.details && issue.details.text) || issue.diagnostics || '')); });
+      prefsErrors.appendChild(list);
+    }
+    prefsErrors.hidden = false;
+    prefsErrors.focus();
+  }
+
+  function showPreferences(body) {
+    channels.querySelectorAll('.engage-choice, .engage-hint').forEach(function (e) { e.remove(); });
+    if (!body.channels.length) { channels.appendChild(element('p', 'engage-hint', texts.prefsNoChannel)); }
+    body.channels.forEach(function (channel) {
+      var choice = element('div', 'engage-choice');
+      var input = element('input');
+      input.type = 'radio';
+      input.name = 'channel';
+      input.id = 'engage-pref-channel-' + channel;
+      input.value = channel;
+      input.checked = channel === body.channel;
+      var label = element('label', null, texts['channel.' + channel] || channel);
+      label.htmlFor = input.id;
+      choice.appendChild(input);
+      choice.appendChild(label);
+      channels.appendChild(choice);
+    });
+    language.textContent = '';
+    body.languages.forEach(function (code) {
+      var option = element('option', null, texts['language.' + code] || code);
+      option.value = code;
+      option.lang = code;
+      option.selected = code === body.language;
+      language.appendChild(option);
+    });
+    start.value = body.contactWindow.start;
+    end.value = body.contactWindow.end;
+    zone.textContent = texts.prefsZone.replace('{0}', body.timeZone);
+    var editable = body.known;
+    Array.prototype.forEach.call(prefsForm.elements, function (e) { e.disabled = !editable; });
+    if (!editable) { prefsStatus.textContent = texts.prefsUnknown; }
+  }
+
+  function onSavePreferences(event) {
+    event.preventDefault();
+    if (prefsSave.disabled) { return; }
+    prefsErrors.hidden = true;
+    var checked = prefsForm.querySelector('input[name="channel"]:checked');
+    if (!start.value || !end.value || end.value <= start.value) {
+      prefsProblem(texts.prefsInvalid, [{ diagnostics: texts.prefsWindowOrder }]);
+      return;
+    }
+    var change = { language: language.value, contactWindow: { start: start.value.slice(0, 5), end: end.value.slice(0, 5) } };
+    if (checked) { change.channel = checked.value; }
+    prefsSave.disabled = true;
+    prefsStatus.textContent = texts.prefsSaving;
+    fetch(api + '/preferences', {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
+      body: JSON.stringify(change),
+      cache: 'no-store',
+      credentials: 'omit'
+    }).then(function (r) {
+      prefsSave.disabled = false;
+      if (r.ok) {
+        return r.json().then(function (body) {
+          showPreferences(body);
+          prefsStatus.textContent = texts.prefsSaved;
+          document.body.setAttribute('data-prefs-saved', 'true');
+        });
+      }
+      return readOutcome(r).then(function (issues) {
+        prefsStatus.textContent = '';
+        if (r.status === 401 || r.status === 410) {
+          prefsProblem(refused(r.status, issues), []);
+        } else if (r.status === 400 || r.status === 404 || r.status === 422) {
+          prefsProblem(texts.prefsInvalid, issues);
+        } else {
+          prefsProblem(texts.prefsFailed, []);
+        }
+      });
+    }).catch(function () {
+      prefsSave.disabled = false;
+      prefsStatus.textContent = '';
+      prefsProblem(texts.prefsFailed, []);
+    });
+  }
+
+  function loadPreferences() {
+    fetch(api + '/preferences', { headers: { 'Accept': 'application/json' }, cache: 'no-store', credentials: 'omit' })
+      .then(function (r) {
+        if (!r.ok) { throw new Error('preferences ' + r.status); }
+        return r.json().then(function (body) {
+          showPreferences(body);
+          prefs.hidden = false;
+          prefsForm.addEventListener('submit', onSavePreferences);
+        });
+      })
+      .catch(function () { prefs.hidden = false; prefsForm.hidden = true; prefsProblem(texts.prefsFailed, []); })
+      .then(settled);
+  }
+
+  // ---- Your follow-ups ---------------------------------------------------------------------------------------------
+  function fillList(list, items, empty, render) {
+    list.textContent = '';
+    if (!items.length) { list.appendChild(element('li', 'engage-empty', empty)); }
+    items.forEach(function (item) { list.appendChild(render(item)); });
+  }
+
+  function loadOverview() {
+    return fetch(api + '/overview?lang=' + encodeURIComponent(lang), { headers: { 'Accept': 'application/json' }, cache: 'no-store', credentials: 'omit' })
+      .then(function (r) {
+        if (!r.ok) { followUps.hidden = true; return; }
+        return r.json().then(function (body) {
+          document.getElementById('engage-followups-zone').textContent = texts.followUpsZone.replace('{0}', body.timeZone);
+          fillList(document.getElementById('engage-upcoming'), body.upcoming, texts.noUpcoming, function (item) {
+            var li = element('li');
+            li.appendChild(element('strong', null, item.title));
+            var when = element('time', 'engage-when', item.when);
+            when.dateTime = item.due;
+            li.appendChild(when);
+            li.appendChild(element('span', 'engage-tag', texts['status.' + item.status] || ''));
+            return li;
+          });
+          fillList(document.getElementById('engage-responses'), body.responses, texts.noResponses, function (item) {
+            var li = element('li');
+            li.appendChild(element('strong', null, item.title));
+            var when = element('time', 'engage-when', item.when);
+            when.dateTime = item.authored;
+            li.appendChild(when);
+            li.appendChild(element('p', 'engage-explanation', item.explanation));
+            return li;
+          });
+          followUps.hidden = false;
+        });
+      })
+      .catch(function () { followUps.hidden = true; });
+  }
+
+  loadPreferences();
+  loadOverview().then(settled);
+
+  if (answered) { return; }
 
   fetch(api + '?lang=' + encodeURIComponent(lang), { headers: { 'Accept': 'application/json' }, cache: 'no-store', credentials: 'omit' })
     .then(function (r) {

@@ -1,0 +1,75 @@
+using System.Net;
+using Azure;
+using Engagement.Fhir;
+using Hl7.Fhir.Model;
+using Microsoft.Extensions.Logging;
+
+namespace Engagement.Preferences;
+
+/// <summary>How a preference change ended: the updated Patient, or why nothing was written.</summary>
+public sealed record PreferenceUpdate(Patient? Patient, bool PatientUnknown, string? Problem)
+{
+    public static PreferenceUpdate Unknown { get; } = new(null, true, null);
+}
+
+/// <summary>
+/// The one place the engagement page changes a Patient. The follow-up engine reads the stored Patient at every send
+/// (<see cref="FollowUp.Engine.StoredPatientDirectory"/>), so a change here decides the channel and language of the
+/// next message of every running follow-up. The update is ETag-conditional: a concurrent change (another tab, intake
+/// storing the EHR's version) is re-read and the change applied again, so neither is lost.
+/// </summary>
+public sealed class PatientPreferenceUpdater(IFhirResourceStore store, ILogger<PatientPreferenceUpdater> logger)
+{
+    private const int MaxConflictRetries = 8;
+
+    /// <summary>
+    /// Applies <paramref name="change"/> to the stored Patient. Nothing is written when the Patient is unknown or the
+    /// change does not fit it (a channel the patient has no contact for).
+    /// </summary>
+    /// <remarks>
+    /// EHR write-back: the changed Patient goes back to the source EHR through the generic write-back service being
+    /// built separately; its call belongs right after the store write below (see <see cref="WriteBackPending"/>), and
+    /// nowhere else.
+    /// </remarks>
+    public async Task<PreferenceUpdate> UpdatePatientPreferencesAsync(string patientId, PreferenceChange change, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        for (var attempt = 0; attempt < MaxConflictRetries; attempt++)
+        {
+            if (await store.GetAsync("Patient", patientId, cancellationToken) is not { Resource: Patient stored } current)
+            {
+                return PreferenceUpdate.Unknown;
+            }
+
+            var patient = (Patient)stored.DeepCopy();
+            if (change.Check(patient) is { } problem)
+            {
+                return new PreferenceUpdate(null, false, problem);
+            }
+
+            change.ApplyTo(patient);
+            try
+            {
+                await store.PutAsync(patient, current.PatientId ?? patientId, cancellationToken, ifMatch: current.ETag);
+            }
+            catch (RequestFailedException ex) when (ex.Status == (int)HttpStatusCode.PreconditionFailed)
+            {
+                continue;
+            }
+
+            WriteBackPending(patient);
+            logger.LogInformation(
+                "Patient preferences changed through an engagement link (channel {ChannelChanged}, language {LanguageChanged}, window {WindowChanged})",
+                change.Channel is not null, change.Language is not null, change.Window is not null);
+            return new PreferenceUpdate(patient, false, null);
+        }
+
+        throw new InvalidOperationException("The Patient kept changing; try again.");
+    }
+
+    /// <summary>
+    /// Placeholder for the EHR write-back of the changed Patient (the generic write-back service does not exist yet):
+    /// today the change lives in our store only, and the EHR's next version of the Patient replaces it.
+    /// </summary>
+    private static void WriteBackPending(Patient patient) => _ = patient;
+}
