@@ -27,9 +27,9 @@ public sealed class PatientPreferenceUpdater(IFhirResourceStore store, ILogger<P
     /// change does not fit it (a channel the patient has no contact for).
     /// </summary>
     /// <remarks>
-    /// EHR write-back: the changed Patient goes back to the source EHR through the generic write-back service being
-    /// built separately; its call belongs right after the store write below (see <see cref="WriteBackPending"/>), and
-    /// nowhere else.
+    /// Not written back to the EHR yet: the Patient is the EHR's resource, and the write-back service
+    /// (<c>Engagement.WriteBack</c>) writes only resources of ours. When it learns Patient updates, the store write
+    /// below is where the change is asked for; until then the EHR's next version of the Patient replaces the change.
     /// </remarks>
     public async Task<PreferenceUpdate> UpdatePatientPreferencesAsync(string patientId, PreferenceChange change, CancellationToken cancellationToken)
     {
@@ -57,7 +57,6 @@ public sealed class PatientPreferenceUpdater(IFhirResourceStore store, ILogger<P
                 continue;
             }
 
-            WriteBackPending(patient);
             logger.LogInformation(
                 "Patient preferences changed through an engagement link (channel {ChannelChanged}, language {LanguageChanged}, window {WindowChanged})",
                 change.Channel is not null, change.Language is not null, change.Window is not null);
@@ -66,10 +65,4 @@ public sealed class PatientPreferenceUpdater(IFhirResourceStore store, ILogger<P
 
         throw new InvalidOperationException("The Patient kept changing; try again.");
     }
-
-    /// <summary>
-    /// Placeholder for the EHR write-back of the changed Patient (the generic write-back service does not exist yet):
-    /// today the change lives in our store only, and the EHR's next version of the Patient replaces it.
-    /// </summary>
-    private static void WriteBackPending(Patient patient) => _ = patient;
 }

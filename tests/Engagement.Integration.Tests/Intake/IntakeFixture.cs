@@ -101,10 +101,14 @@ public sealed class IntakeFixture : IAsyncLifetime
     public Task<HttpResponseMessage> PostNotificationAsync(string body, string source = "ehr1", string? secret = Secret) =>
         SendAsync(Host, HttpMethod.Post, $"/api/notifications/{source}", body, secret);
 
-    public async Task<JsonElement> SubscriptionAsync(string source, string subscriptionEndsWith)
+    public Task<JsonElement> SubscriptionAsync(string source, string subscriptionEndsWith) => SubscriptionAsync(Host, source, subscriptionEndsWith);
+
+    /// <summary>A subscription's state from <c>GET /api/subscriptions/{source}</c>; default when not seen yet.</summary>
+    public static async Task<JsonElement> SubscriptionAsync(StandaloneHost host, string source, string subscriptionEndsWith)
     {
+        ArgumentNullException.ThrowIfNull(host);
         using var request = StandaloneHost.AdminRequest(HttpMethod.Get, $"/api/subscriptions/{source}");
-        using var response = await Host.Client.SendAsync(request);
+        using var response = await host.Client.SendAsync(request);
         Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
         using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         return doc.RootElement.GetProperty("subscriptions").EnumerateArray()
