@@ -10,7 +10,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
-using Microsoft.Net.Http.Headers;
 
 namespace Engagement.Conversations;
 
@@ -47,24 +46,13 @@ public sealed partial class InboundHandler(
             return FhirResults.Unauthorized("This route requires Authorization: Bearer with the channel's inbound secret.");
         }
 
-        if (request.ContentLength > MaxBodyBytes)
+        var (body, refusal) = await JsonRequest.ReadAsync(request, MaxBodyBytes, cancellationToken);
+        if (refusal is not null)
         {
-            return TooLarge();
+            return refusal;
         }
 
-        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType)
-            || !string.Equals(mediaType.MediaType.Value, "application/json", StringComparison.OrdinalIgnoreCase))
-        {
-            return FhirResults.Outcome(StatusCodes.Status415UnsupportedMediaType, OperationOutcome.IssueType.NotSupported, "Send application/json.");
-        }
-
-        var body = await InboundGate.ReadBoundedAsync(request, MaxBodyBytes, cancellationToken);
-        if (body is null)
-        {
-            return TooLarge();
-        }
-
-        var (message, malformed, invalid) = InboundMessage.Parse(body);
+        var (message, malformed, invalid) = InboundMessage.Parse(body!);
         if (malformed is not null)
         {
             return FhirResults.BadRequest(malformed);
@@ -95,8 +83,6 @@ public sealed partial class InboundHandler(
         return Json(answer);
     }
 
-    private static IResult TooLarge() => FhirResults.Outcome(StatusCodes.Status413PayloadTooLarge, OperationOutcome.IssueType.TooLong,
-        $"The body is larger than {MaxBodyBytes} bytes.");
 
     private static IResult Json(InboundAnswer answer) => Results.Content(answer.Body, "application/json", statusCode: answer.StatusCode);
 

@@ -1,27 +1,16 @@
-using Microsoft.Extensions.Hosting;
+using Engagement.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Engagement.Outreach;
 
 /// <summary>Runs the dispatcher every <see cref="OutreachOptions.DispatchInterval"/> in either host.</summary>
-public sealed class OutboxDispatchLoop(OutboxDispatcher dispatcher, IOptions<OutreachOptions> options, ILogger<OutboxDispatchLoop> logger) : BackgroundService
+public sealed class OutboxDispatchLoop(OutboxDispatcher dispatcher, IOptions<OutreachOptions> options, ILogger<OutboxDispatchLoop> logger)
+    : PeriodicBackgroundService(logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.DispatchInterval);
-        do
-        {
-            try
-            {
-                await dispatcher.DispatchPendingAsync(stoppingToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // Storage or transport unavailable: the messages stay pending and go on the next pass.
-                logger.LogWarning("Outbox dispatch pass failed ({ExceptionType}); retrying.", ex.GetType().Name);
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
-    }
+    protected override TimeSpan Interval => options.Value.DispatchInterval;
+
+    protected override string Work => "Outbox dispatch";
+
+    protected override Task RunOnceAsync(CancellationToken stoppingToken) => dispatcher.DispatchPendingAsync(stoppingToken);
 }

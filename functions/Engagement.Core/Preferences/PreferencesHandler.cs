@@ -2,13 +2,11 @@ using Engagement.Fhir;
 using Engagement.FollowUp;
 using Engagement.FollowUp.Engine;
 using Engagement.Http;
-using Engagement.Intake;
 using Engagement.Links;
 using Engagement.Outreach;
 using Hl7.Fhir.Model;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
-using Microsoft.Net.Http.Headers;
 
 namespace Engagement.Preferences;
 
@@ -49,29 +47,13 @@ public sealed class PreferencesHandler(
             return EngageHandler.Refused(validation.Failure.Value);
         }
 
-        if (request.ContentLength > MaxBodyBytes)
+        var (body, refusal) = await JsonRequest.ReadAsync(request, MaxBodyBytes, cancellationToken);
+        if (refusal is not null)
         {
-            return TooLarge();
+            return refusal;
         }
 
-        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType)
-            || !string.Equals(mediaType.MediaType.Value, "application/json", StringComparison.OrdinalIgnoreCase))
-        {
-            return FhirResults.Outcome(StatusCodes.Status415UnsupportedMediaType, OperationOutcome.IssueType.NotSupported, "Send application/json.");
-        }
-
-        var body = await InboundGate.ReadBoundedAsync(request, MaxBodyBytes, cancellationToken);
-        if (body is null)
-        {
-            return TooLarge();
-        }
-
-        if (!JsonBody.IsUtf8(body))
-        {
-            return FhirResults.BadRequest("The body is not valid UTF-8.");
-        }
-
-        var (change, malformed, invalid) = PreferenceChange.Parse(body, templates.Languages);
+        var (change, malformed, invalid) = PreferenceChange.Parse(body!, templates.Languages);
         if (malformed is not null)
         {
             return FhirResults.BadRequest(malformed);
@@ -131,8 +113,6 @@ public sealed class PreferencesHandler(
             TimeZone: preferences.TimeZone.Id);
     }
 
-    private static IResult TooLarge() =>
-        FhirResults.Outcome(StatusCodes.Status413PayloadTooLarge, OperationOutcome.IssueType.TooLong, $"The body is larger than {MaxBodyBytes} bytes.");
 }
 
 /// <summary>

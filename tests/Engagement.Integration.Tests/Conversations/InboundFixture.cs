@@ -117,21 +117,7 @@ public sealed class InboundFixture : IAsyncLifetime
     }
 
     /// <summary>Everything this host put in its outbox for the patient, whatever the dispatcher did with it.</summary>
-    public async Task<List<OutreachMessage>> OutboxAsync(string patientId)
-    {
-        var table = new TableClient(TestEnvironment.StorageConnectionString, Host.Settings["Engagement__Outbox__TableName"]);
-        var messages = new List<OutreachMessage>();
-        await foreach (var row in table.QueryAsync<TableEntity>())
-        {
-            var message = JsonSerializer.Deserialize<OutreachMessage>(row.GetString("Body"))!;
-            if (message.PatientId == patientId)
-            {
-                messages.Add(message);
-            }
-        }
-
-        return messages;
-    }
+    public Task<List<OutreachMessage>> OutboxAsync(string patientId) => EhrSide.OutboxAsync(Host, patientId);
 
     /// <summary>A patient with a mobile number (rank 1) and optionally an email (rank 2), admitted and discharged now.</summary>
     public async Task<(string PatientId, string Phone, string InstanceId)> DischargeAsync(string language = "en", string? email = null)

@@ -113,21 +113,7 @@ public sealed class PreferencesFixture : IAsyncLifetime
     }
 
     /// <summary>Everything this host put in its outbox for the patient, whatever the dispatcher did with it.</summary>
-    public async Task<List<OutreachMessage>> OutboxAsync(string patientId)
-    {
-        var table = new TableClient(TestEnvironment.StorageConnectionString, Host.Settings["Engagement__Outbox__TableName"]);
-        var messages = new List<OutreachMessage>();
-        await foreach (var row in table.QueryAsync<TableEntity>())
-        {
-            var message = JsonSerializer.Deserialize<OutreachMessage>(row.GetString("Body"))!;
-            if (message.PatientId == patientId)
-            {
-                messages.Add(message);
-            }
-        }
-
-        return messages;
-    }
+    public Task<List<OutreachMessage>> OutboxAsync(string patientId) => EhrSide.OutboxAsync(Host, patientId);
 
     /// <summary>A PHQ-9 response body with the given answer index (0-3) per item.</summary>
     public static string Phq9(params int[] answers)
