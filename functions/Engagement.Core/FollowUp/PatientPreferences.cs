@@ -91,6 +91,30 @@ public sealed record PatientPreferences(
         _ => null,
     };
 
+    /// <summary>
+    /// The EHR's new version of a Patient, keeping the choices the patient made on the engagement page that only we
+    /// hold: our preferred-channel and contact-window extensions (the EHR never sends them, so without this its next
+    /// version would silently undo them). Everything else is the EHR's.
+    /// </summary>
+    public static Patient KeepPatientChoices(Patient incoming, Patient? stored)
+    {
+        ArgumentNullException.ThrowIfNull(incoming);
+        if (stored is null)
+        {
+            return incoming;
+        }
+
+        foreach (var url in new[] { ProtocolUrls.PreferredChannel, ProtocolUrls.ContactWindow })
+        {
+            if (incoming.GetExtension(url) is null && stored.GetExtension(url) is { } ours)
+            {
+                incoming.Extension.Add((Extension)ours.DeepCopy());
+            }
+        }
+
+        return incoming;
+    }
+
     private static bool ReadContactWindow(Extension? extension, out ContactWindow window)
     {
         window = default;

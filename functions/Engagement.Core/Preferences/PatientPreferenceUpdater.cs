@@ -29,7 +29,9 @@ public sealed class PatientPreferenceUpdater(IFhirResourceStore store, ILogger<P
     /// <remarks>
     /// Not written back to the EHR yet: the Patient is the EHR's resource, and the write-back service
     /// (<c>Engagement.WriteBack</c>) writes only resources of ours. When it learns Patient updates, the store write
-    /// below is where the change is asked for; until then the EHR's next version of the Patient replaces the change.
+    /// below is where the change is asked for. Until then the EHR's next version of the Patient keeps the channel and
+    /// window chosen here (<see cref="Engagement.FollowUp.PatientPreferences.KeepPatientChoices"/>) but brings its own
+    /// language.
     /// </remarks>
     public async Task<PreferenceUpdate> UpdatePatientPreferencesAsync(string patientId, PreferenceChange change, CancellationToken cancellationToken)
     {

@@ -117,6 +117,31 @@ public sealed class PreferencesApiTests(PreferencesFixture fixture)
     }
 
     [Fact]
+    public async Task A_change_made_on_the_page_survives_the_EHRs_next_version_of_the_Patient()
+    {
+        var patient = PreferencesFixture.NewPatient();
+        await fixture.StorePatientAsync(patient);
+        var link = await LinkApi.IssueAsync(Host, patient.Id!, PreferencesFixture.NewId("task"));
+        Assert.Equal(HttpStatusCode.OK, (await fixture.PutPreferencesAsync(link.Token, """{"channel":"email","contactWindow":{"start":"07:15","end":"19:45"}}""")).Status);
+
+        // The EHR sends a new version (a new phone number); it knows nothing of the page's choices.
+        patient.Telecom[0].Value = "+15550001111";
+        await fixture.PutFromEhrAsync(patient);
+        await Poll.UntilAsync(
+            () => PreferencesFixture.StoredPatientAsync(patient.Id!),
+            p => p.Telecom.Any(t => t.Value == "+15550001111"),
+            TimeSpan.FromSeconds(30),
+            "the EHR's new version to be stored");
+
+        var stored = await PreferencesFixture.StoredPatientAsync(patient.Id!);
+        Assert.Equal("email", stored.GetExtensionValue<Code>(PreferredChannelUrl).Value);
+        Assert.Equal("07:15:00", stored.GetExtension(ContactWindowUrl).GetExtensionValue<Time>("start").Value);
+        var (_, body) = await fixture.GetPreferencesAsync(link.Token);
+        Assert.Equal("email", body.GetProperty("channel").GetString());
+        Assert.Equal("19:45", body.GetProperty("contactWindow").GetProperty("end").GetString());
+    }
+
+    [Fact]
     public async Task A_body_that_is_not_json_is_415_and_a_patient_we_do_not_hold_is_404()
     {
         var patient = PreferencesFixture.NewPatient();

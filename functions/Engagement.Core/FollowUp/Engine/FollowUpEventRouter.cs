@@ -35,7 +35,8 @@ public sealed class FollowUpEventRouter(
         if (resource is Patient patient)
         {
             await writeBack.RecordPatientSourceAsync(patient.Id ?? clinicalEvent.ResourceId, clinicalEvent.Source, cancellationToken);
-            await store.PutAsync(patient, patient.Id, cancellationToken);
+            var stored = await store.GetAsync("Patient", patient.Id ?? clinicalEvent.ResourceId, cancellationToken);
+            await store.PutAsync(PatientPreferences.KeepPatientChoices(patient, stored?.Resource as Patient), patient.Id, cancellationToken);
         }
 
         var client = durable.Client
