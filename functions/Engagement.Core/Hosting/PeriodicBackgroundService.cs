@@ -25,8 +25,10 @@ public abstract class PeriodicBackgroundService(ILogger logger) : BackgroundServ
             {
                 await RunOnceAsync(stoppingToken);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
+                // Every failure but our own stop: a storage or HTTP timeout surfaces as a TaskCanceledException, and
+                // letting it through would end the loop for good (the messages would stay pending until a restart).
                 logger.LogWarning("{Work} pass failed ({ExceptionType}); retrying.", Work, ex.GetType().Name);
             }
         }

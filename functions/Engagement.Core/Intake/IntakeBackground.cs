@@ -132,8 +132,9 @@ public sealed class IntakeSweeper(InboxStore inbox, IntakeProcessor processor, I
             {
                 await SweepAsync(stoppingToken);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
+                // As PeriodicBackgroundService: a storage timeout (TaskCanceledException) must not end the sweeper.
                 logger.LogWarning("Intake sweep failed ({ExceptionType}); retrying.", ex.GetType().Name);
             }
         }
