@@ -44,16 +44,7 @@ public sealed class InboundFixture : IAsyncLifetime
 
     public static string NewPhone() => "+1555" + Random.Shared.Next(1000000, 9999999).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    public async Task PutFromEhrAsync(Resource resource)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Put, new Uri($"/api/notifications/ehr1/{resource.TypeName}/{resource.Id}", UriKind.Relative))
-        {
-            Content = new StringContent(new FhirJsonSerializer().SerializeToString(resource), Encoding.UTF8, "application/fhir+json"),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", EhrSecret);
-        using var response = await Host.Client.SendAsync(request);
-        Assert.True(response.IsSuccessStatusCode, $"{response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-    }
+    public Task PutFromEhrAsync(Resource resource) => EhrSide.PutAsync(Host, "ehr1", EhrSecret, resource);
 
     public async Task<HttpResponseMessage> PostInboundAsync(string channel, object body, string? secret = null, string contentType = "application/json")
     {

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -64,16 +63,7 @@ public sealed class PreferencesFixture : IAsyncLifetime
         await PatientStore.WaitUntilStoredAsync(patient.Id!);
     }
 
-    public async Task PutFromEhrAsync(Resource resource)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Put, new Uri($"/api/notifications/ehr1/{resource.TypeName}/{resource.Id}", UriKind.Relative))
-        {
-            Content = new StringContent(new FhirJsonSerializer().SerializeToString(resource), Encoding.UTF8, "application/fhir+json"),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", EhrSecret);
-        using var response = await Host.Client.SendAsync(request);
-        Assert.True(response.IsSuccessStatusCode, $"{response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-    }
+    public Task PutFromEhrAsync(Resource resource) => EhrSide.PutAsync(Host, "ehr1", EhrSecret, resource);
 
     public async Task<(HttpStatusCode Status, JsonElement Body)> GetPreferencesAsync(string token) => await SendAsync(HttpMethod.Get, $"/api/engage/{token}/preferences");
 
