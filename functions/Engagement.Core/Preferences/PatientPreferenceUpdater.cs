@@ -1,6 +1,7 @@
 using System.Net;
 using Azure;
 using Engagement.Fhir;
+using Engagement.WriteBack;
 using Hl7.Fhir.Model;
 using Microsoft.Extensions.Logging;
 
@@ -16,9 +17,10 @@ public sealed record PreferenceUpdate(Patient? Patient, bool PatientUnknown, str
 /// The one place the engagement page changes a Patient. The follow-up engine reads the stored Patient at every send
 /// (<see cref="FollowUp.Engine.StoredPatientDirectory"/>), so a change here decides the channel and language of the
 /// next message of every running follow-up. The update is ETag-conditional: a concurrent change (another tab, intake
-/// storing the EHR's version) is re-read and the change applied again, so neither is lost.
+/// storing the EHR's version) is re-read and the change applied again, so neither is lost. The change is then asked to
+/// be written into the EHR's Patient at each source of the patient that accepts writes.
 /// </summary>
-public sealed class PatientPreferenceUpdater(IFhirResourceStore store, ILogger<PatientPreferenceUpdater> logger)
+public sealed class PatientPreferenceUpdater(IFhirResourceStore store, WriteBackFhirResourceStore writeBack, ILogger<PatientPreferenceUpdater> logger)
 {
     private const int MaxConflictRetries = 8;
 
@@ -27,11 +29,10 @@ public sealed class PatientPreferenceUpdater(IFhirResourceStore store, ILogger<P
     /// change does not fit it (a channel the patient has no contact for).
     /// </summary>
     /// <remarks>
-    /// Not written back to the EHR yet: the Patient is the EHR's resource, and the write-back service
-    /// (<c>Engagement.WriteBack</c>) writes only resources of ours. When it learns Patient updates, the store write
-    /// below is where the change is asked for. Until then the EHR's next version of the Patient keeps the channel and
-    /// window chosen here (<see cref="Engagement.FollowUp.PatientPreferences.KeepPatientChoices"/>) but brings its own
-    /// language.
+    /// The write-back to the EHR is asked for after the store write: a failure in between answers 5xx and the
+    /// patient's retry asks again (the store write is then a no-op change). The EHR's next version of the Patient keeps
+    /// the channel and window chosen here (<see cref="Engagement.FollowUp.PatientPreferences.KeepPatientChoices"/>);
+    /// its language is the EHR's, which is the chosen one once the write-back reached it.
     /// </remarks>
     public async Task<PreferenceUpdate> UpdatePatientPreferencesAsync(string patientId, PreferenceChange change, CancellationToken cancellationToken)
     {
@@ -59,6 +60,7 @@ public sealed class PatientPreferenceUpdater(IFhirResourceStore store, ILogger<P
                 continue;
             }
 
+            await writeBack.AskPatientPreferencesAsync(current.PatientId ?? patientId, change, cancellationToken);
             logger.LogInformation(
                 "Patient preferences changed through an engagement link (channel {ChannelChanged}, language {LanguageChanged}, window {WindowChanged})",
                 change.Channel is not null, change.Language is not null, change.Window is not null);

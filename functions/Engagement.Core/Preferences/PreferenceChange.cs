@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Engagement.FollowUp;
 using Engagement.FollowUp.Engine;
 using Hl7.Fhir.Model;
@@ -150,6 +151,85 @@ public sealed record PreferenceChange(string? Channel, string? Language, Contact
             }
         }
     }
+
+    /// <summary>
+    /// Writes the change into the JSON of someone else's Patient (the EHR's), touching nothing but our two extensions
+    /// and <c>communication</c> — the same rules as <see cref="ApplyTo(Patient)"/>, on the JSON as the EHR sent it, so
+    /// every element we do not model or do not change goes back exactly as it came.
+    /// </summary>
+    public void ApplyTo(JsonObject patient)
+    {
+        ArgumentNullException.ThrowIfNull(patient);
+        if (Channel is { } channel)
+        {
+            SetExtension(patient, new JsonObject { ["url"] = ProtocolUrls.PreferredChannel, ["valueCode"] = channel });
+        }
+
+        if (Window is { } window)
+        {
+            SetExtension(patient, new JsonObject
+            {
+                ["url"] = ProtocolUrls.ContactWindow,
+                ["extension"] = new JsonArray(
+                    new JsonObject { ["url"] = "start", ["valueTime"] = window.Start.ToString("HH:mm:ss", CultureInfo.InvariantCulture) },
+                    new JsonObject { ["url"] = "end", ["valueTime"] = window.End.ToString("HH:mm:ss", CultureInfo.InvariantCulture) }),
+            });
+        }
+
+        if (Language is { } language)
+        {
+            if (patient["communication"] is not JsonArray communications)
+            {
+                patient["communication"] = communications = [];
+            }
+
+            var chosen = communications.OfType<JsonObject>().FirstOrDefault(c =>
+                c["language"]?["coding"] is JsonArray codings
+                && codings.OfType<JsonObject>().Any(coding => SameLanguage(Text(coding["code"]), language)));
+            if (chosen is null)
+            {
+                chosen = new JsonObject
+                {
+                    ["language"] = new JsonObject { ["coding"] = new JsonArray(new JsonObject { ["system"] = LanguageSystem, ["code"] = language }) },
+                };
+                communications.Add(chosen);
+            }
+
+            foreach (var communication in communications.OfType<JsonObject>())
+            {
+                if (ReferenceEquals(communication, chosen))
+                {
+                    communication["preferred"] = true;
+                }
+                else if (communication.ContainsKey("preferred"))
+                {
+                    communication["preferred"] = false;
+                }
+            }
+        }
+    }
+
+    private static void SetExtension(JsonObject resource, JsonObject extension)
+    {
+        if (resource["extension"] is not JsonArray extensions)
+        {
+            resource["extension"] = extensions = [];
+        }
+
+        var url = Text(extension["url"]);
+        for (var i = 0; i < extensions.Count; i++)
+        {
+            if (extensions[i] is JsonObject existing && Text(existing["url"]) == url)
+            {
+                extensions[i] = extension;
+                return;
+            }
+        }
+
+        extensions.Add(extension);
+    }
+
+    private static string? Text(JsonNode? node) => node is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
 
     private static bool SameLanguage(string? code, string language) =>
         code is not null && (string.Equals(code, language, StringComparison.OrdinalIgnoreCase)

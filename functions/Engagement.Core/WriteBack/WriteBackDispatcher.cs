@@ -22,6 +22,9 @@ namespace Engagement.WriteBack;
 /// <c>CarePlan.activity</c>, is left out and the resource written again once it can be complete); references to what
 /// only we hold (Provenance) are left out. Transient failures (network, 408, 429, 5xx)
 /// are retried with a doubling delay; a refusal (any other 4xx) is recorded as failed and not retried.
+/// A patient's choices on the engagement page go into the EHR's own Patient by a version-checked read-modify-write
+/// (<c>GET Patient/[id]</c>, change only our two extensions and <c>communication</c>, <c>PUT</c> with
+/// <c>If-Match</c>; a 412 reads again), for sources whose CapabilityStatement offers Patient <c>update</c>.
 /// </summary>
 public sealed partial class WriteBackDispatcher(
     WriteBackStore store,
@@ -34,7 +37,9 @@ public sealed partial class WriteBackDispatcher(
 {
     private const int MaxPerPass = 200;
     private static readonly TimeSpan CapabilityLifetime = TimeSpan.FromHours(1);
+    private const int MaxPatientConflicts = 3;
     private static readonly HashSet<string> AllTypes = new(WriteBackFhirResourceStore.Types, StringComparer.Ordinal);
+    private static readonly HashSet<string> EveryType = new([.. WriteBackFhirResourceStore.Types, WriteBackStore.PatientType], StringComparer.Ordinal);
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (IReadOnlySet<string> Types, DateTimeOffset Until)> capabilities = new(StringComparer.OrdinalIgnoreCase);
     private const int MaxRounds = 4;
@@ -96,7 +101,12 @@ public sealed partial class WriteBackDispatcher(
                 }
             }
 
-            writes += await WriteAsync(name, baseUrl, http, offered, cancellationToken);
+            foreach (var item in offered.Where(i => i.ResourceType == WriteBackStore.PatientType))
+            {
+                writes += await WritePatientPreferencesAsync(name, baseUrl, http, item, cancellationToken) ? 1 : 0;
+            }
+
+            writes += await WriteAsync(name, baseUrl, http, [.. offered.Where(i => i.ResourceType != WriteBackStore.PatientType)], cancellationToken);
         }
 
         return writes;
@@ -104,14 +114,14 @@ public sealed partial class WriteBackDispatcher(
 
     /// <summary>
     /// The types we may write to a source: all of them when <c>WriteBack</c> is true, else those its CapabilityStatement
-    /// (<c>GET [base]/metadata</c>, read at most hourly) offers <c>create</c> with <c>conditionalCreate</c> for. Null
-    /// when the statement cannot be read now.
+    /// (<c>GET [base]/metadata</c>, read at most hourly) offers <c>create</c> with <c>conditionalCreate</c> for, and
+    /// Patient when it offers Patient <c>update</c>. Null when the statement cannot be read now.
     /// </summary>
     private async Task<IReadOnlySet<string>?> WritableTypesAsync(string name, SourceOptions source, Uri baseUrl, HttpClient http, CancellationToken cancellationToken)
     {
         if (source.WriteBack == true)
         {
-            return AllTypes;
+            return EveryType;
         }
 
         var now = time.GetUtcNow();
@@ -164,6 +174,13 @@ public sealed partial class WriteBackDispatcher(
 
                 foreach (var resource in resources.EnumerateArray())
                 {
+                    if (resource.TryGetProperty("type", out var patient) && patient.ValueEquals(WriteBackStore.PatientType)
+                        && resource.TryGetProperty("interaction", out var patientInteractions) && patientInteractions.ValueKind == JsonValueKind.Array
+                        && patientInteractions.EnumerateArray().Any(i => i.TryGetProperty("code", out var code) && code.ValueEquals("update")))
+                    {
+                        types.Add(WriteBackStore.PatientType);
+                    }
+
                     if (resource.TryGetProperty("type", out var type) && type.GetString() is { } name && AllTypes.Contains(name)
                         && resource.TryGetProperty("conditionalCreate", out var conditional) && conditional.ValueKind == JsonValueKind.True
                         && resource.TryGetProperty("interaction", out var interactions) && interactions.ValueKind == JsonValueKind.Array
@@ -345,6 +362,100 @@ public sealed partial class WriteBackDispatcher(
         return (Outcome.Failed, await store.RecordAsync(item with { Status = WriteBackStore.Failed, LastStatus = code }, cancellationToken));
     }
 
+    /// <summary>
+    /// Writes the patient's choices into the EHR's Patient: read it, change our two extensions and the preferred
+    /// <c>communication</c> in its JSON (nothing else), and <c>PUT</c> it back with <c>If-Match</c> on the version read,
+    /// so a change the EHR made meanwhile is never overwritten (412: read again, at most <see cref="MaxPatientConflicts"/>
+    /// times per pass). Nothing is written when the EHR's Patient already says what the patient chose.
+    /// </summary>
+    private async Task<bool> WritePatientPreferencesAsync(string source, Uri baseUrl, HttpClient http, WriteBackItem item, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (item.Preferences is not { } preferences)
+        {
+            await store.RecordAsync(item with { Status = WriteBackStore.Failed }, cancellationToken);
+            return false;
+        }
+
+        var path = $"Patient/{Uri.EscapeDataString(item.ResourceId)}";
+        int code;
+        try
+        {
+            for (var conflict = 0; ; conflict++)
+            {
+                using var read = new HttpRequestMessage(HttpMethod.Get, Combine(baseUrl, path));
+                read.Headers.Accept.ParseAdd("application/fhir+json");
+                using var current = await http.SendAsync(read, cancellationToken);
+                code = (int)current.StatusCode;
+                if (!current.IsSuccessStatusCode)
+                {
+                    break;
+                }
+
+                if (JsonNode.Parse(await current.Content.ReadAsStringAsync(cancellationToken)) is not JsonObject patient
+                    || patient["resourceType"]?.GetValue<string>() != WriteBackStore.PatientType)
+                {
+                    code = (int)HttpStatusCode.UnprocessableEntity; // not a Patient: nothing we can change
+                    break;
+                }
+
+                var before = patient.ToJsonString();
+                preferences.ApplyTo(patient);
+                if (patient.ToJsonString() == before)
+                {
+                    EngagementTelemetry.WriteBacks.Add(1, Tags(source, item.ResourceType, "matched"));
+                    await store.RecordAsync(item with { Status = WriteBackStore.Done, Written = true, EhrId = item.ResourceId, LastStatus = code, Attempts = 0 }, cancellationToken);
+                    return true;
+                }
+
+                using var write = new HttpRequestMessage(HttpMethod.Put, Combine(baseUrl, path))
+                {
+                    Content = new StringContent(patient.ToJsonString(), Encoding.UTF8, "application/fhir+json"),
+                };
+                write.Headers.Accept.ParseAdd("application/fhir+json");
+                if (current.Headers.ETag?.Tag is { } etag)
+                {
+                    write.Headers.TryAddWithoutValidation("If-Match", (current.Headers.ETag.IsWeak ? "W/" : string.Empty) + etag);
+                }
+                else if (patient["meta"]?["versionId"] is JsonValue version && version.TryGetValue<string>(out var versionId))
+                {
+                    write.Headers.TryAddWithoutValidation("If-Match", $"W/\"{versionId}\"");
+                }
+
+                using var written = await http.SendAsync(write, cancellationToken);
+                code = (int)written.StatusCode;
+                if (written.StatusCode != HttpStatusCode.PreconditionFailed || conflict + 1 >= MaxPatientConflicts)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            await RetryLaterAsync(source, item, null, ex.GetType().Name, now, cancellationToken);
+            return false;
+        }
+
+        if (code is >= 200 and < 300)
+        {
+            EngagementTelemetry.WriteBacks.Add(1, Tags(source, item.ResourceType, "updated"));
+            await store.RecordAsync(item with { Status = WriteBackStore.Done, Written = true, EhrId = item.ResourceId, LastStatus = code, Attempts = 0 }, cancellationToken);
+            return true;
+        }
+
+        if (code is 408 or 412 or 429 or >= 500)
+        {
+            // 412: the EHR's Patient kept changing under us; the next pass reads it again.
+            await RetryLaterAsync(source, item, code, code.ToString(CultureInfo.InvariantCulture), now, cancellationToken);
+            return false;
+        }
+
+        EngagementTelemetry.WriteBacks.Add(1, Tags(source, item.ResourceType, "failed"));
+        logger.LogWarning("Write-back of a patient's preferences to source {Source} refused with {Status}; not retried.", source, code);
+        await store.RecordAsync(item with { Status = WriteBackStore.Failed, LastStatus = code }, cancellationToken);
+        return false;
+    }
+
     private async Task<WriteBackItem> RetryLaterAsync(string source, WriteBackItem item, int? code, string reason, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var attempts = item.Attempts + 1;
@@ -352,7 +463,7 @@ public sealed partial class WriteBackDispatcher(
         {
             EngagementTelemetry.WriteBacks.Add(1, Tags(source, item.ResourceType, "failed"));
             logger.LogWarning("Write-back of {ResourceType}/{ResourceId} to source {Source} given up after {Attempts} attempts ({Reason}).",
-                item.ResourceType, item.ResourceId, source, attempts, reason);
+                item.ResourceType, LoggedId(item), source, attempts, reason);
             return await store.RecordAsync(item with { Status = WriteBackStore.Failed, Attempts = attempts, LastStatus = code }, cancellationToken);
         }
 
@@ -360,7 +471,7 @@ public sealed partial class WriteBackDispatcher(
             options.Value.RetryDelay.Ticks * (1L << Math.Min(attempts - 1, 20)),
             TimeSpan.FromMinutes(15).Ticks));
         logger.LogInformation("Write-back of {ResourceType}/{ResourceId} to source {Source} failed ({Reason}); retry {Attempt} in {Delay}.",
-            item.ResourceType, item.ResourceId, source, reason, attempts, delay);
+            item.ResourceType, LoggedId(item), source, reason, attempts, delay);
         return await store.RecordAsync(item with { Attempts = attempts, LastStatus = code, NextAttemptAt = now + delay }, cancellationToken);
     }
 
@@ -486,6 +597,9 @@ public sealed partial class WriteBackDispatcher(
             return null;
         }
     }
+
+    /// <summary>Our ids are ours to log; a Patient's id is the EHR's identifier of a person, so it is not logged.</summary>
+    private static string LoggedId(WriteBackItem item) => item.ResourceType == WriteBackStore.PatientType ? "[patient]" : item.ResourceId;
 
     private static int Rank(string resourceType) => resourceType switch
     {

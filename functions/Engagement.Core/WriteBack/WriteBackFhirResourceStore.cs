@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Engagement.Fhir;
 using Engagement.Http;
 using Engagement.Intake;
+using Engagement.Preferences;
 using Hl7.Fhir.Model;
 using Task = System.Threading.Tasks.Task;
 
@@ -77,18 +78,37 @@ public sealed class WriteBackFhirResourceStore(TableFhirResourceStore inner, Wri
             return;
         }
 
-        var writable = sources.Names.Where(n => sources.Find(n) is { WriteBack: not false, FhirBaseUrl: not null }).ToList();
-        if (writable.Count == 0)
-        {
-            return;
-        }
-
-        var patientSources = await writeBack.SourcesOfAsync(patientId, cancellationToken);
         string? hash = null;
-        foreach (var source in writable.Where(n => patientSources.Contains(n.ToLowerInvariant(), StringComparer.Ordinal)))
+        foreach (var source in await WritableSourcesOfAsync(patientId, cancellationToken))
         {
             hash ??= ContentHash(resource);
             await writeBack.EnqueueAsync(source, patientId, resource.TypeName, resource.Id, hash, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// Asks for what the patient chose on the engagement page to be written into the EHR's Patient at each source the
+    /// patient came from that may accept writes (the Patient is the EHR's: only these fields are changed there, by a
+    /// version-checked read-modify-write; see <see cref="WriteBackDispatcher"/>). Called after the stored Patient
+    /// was changed, in the same request, so a failure here is retried by the patient's retry.
+    /// </summary>
+    public async Task AskPatientPreferencesAsync(string patientId, PreferenceChange change, CancellationToken cancellationToken)
+    {
+        foreach (var source in await WritableSourcesOfAsync(patientId, cancellationToken))
+        {
+            await writeBack.EnqueuePatientPreferencesAsync(source, patientId, change, cancellationToken);
+        }
+    }
+
+    private async Task<IReadOnlyList<string>> WritableSourcesOfAsync(string patientId, CancellationToken cancellationToken)
+    {
+        var writable = sources.Names.Where(n => sources.Find(n) is { WriteBack: not false, FhirBaseUrl: not null }).ToList();
+        if (writable.Count == 0)
+        {
+            return [];
+        }
+
+        var patientSources = await writeBack.SourcesOfAsync(patientId, cancellationToken);
+        return [.. writable.Where(n => patientSources.Contains(n.ToLowerInvariant(), StringComparer.Ordinal))];
     }
 }

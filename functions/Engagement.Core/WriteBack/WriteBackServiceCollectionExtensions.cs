@@ -16,7 +16,8 @@ public static class WriteBackServiceCollectionExtensions
         services.AddOptions<WriteBackOptions>().Bind(configuration.GetSection(WriteBackOptions.SectionName));
         services.AddSingleton<TableFhirResourceStore>();
         services.AddSingleton<WriteBackStore>();
-        services.AddSingleton<IFhirResourceStore, WriteBackFhirResourceStore>();
+        services.AddSingleton<WriteBackFhirResourceStore>();
+        services.AddSingleton<IFhirResourceStore>(sp => sp.GetRequiredService<WriteBackFhirResourceStore>());
         services.AddSingleton<WriteBackDispatcher>();
         services.AddHostedService<WriteBackLoop>();
         return services;

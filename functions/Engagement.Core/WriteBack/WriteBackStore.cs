@@ -2,7 +2,9 @@ using System.Collections.Concurrent;
 using System.Net;
 using Azure;
 using Azure.Data.Tables;
+using Engagement.FollowUp;
 using Engagement.Intake;
+using Engagement.Preferences;
 using Engagement.Storage.AzureStorage;
 using Microsoft.Extensions.Options;
 
@@ -13,12 +15,19 @@ namespace Engagement.WriteBack;
 /// holding the hash of the content last asked for, whether that content is written (<c>Pending</c>, <c>Done</c>,
 /// <c>Failed</c>), the attempts, and the id the EHR gave the resource (so later versions update it, and references to it
 /// can be rewritten). Partition <c>patient-{patientId}</c>, row <c>{source}</c>: which sources a patient came from.
+/// A patient's choices on the engagement page are a row <c>Patient|{patientId}</c> in the item partition holding the
+/// chosen channel, language and contact window (<see cref="EnqueuePatientPreferencesAsync"/>).
 /// </summary>
 public sealed class WriteBackStore(StorageClients storage, SourceRegistry sources, IOptions<WriteBackOptions> options, TimeProvider time)
 {
     public const string Pending = "Pending";
     public const string Done = "Done";
     public const string Failed = "Failed";
+
+    /// <summary>The type of the rows that ask for the patient's preferences to be written into the EHR's Patient.</summary>
+    public const string PatientType = "Patient";
+
+    private const int MaxConflictRetries = 8;
 
     private static readonly TimeSpan SourcesCacheLifetime = TimeSpan.FromMinutes(1);
 
@@ -96,6 +105,96 @@ public sealed class WriteBackStore(StorageClients storage, SourceRegistry source
             ["NextAttemptAt"] = time.GetUtcNow(),
         }, TableUpdateMode.Merge, cancellationToken);
     }
+
+    /// <summary>
+    /// Asks for what the patient chose on the engagement page to be written into the EHR's Patient at the source. The
+    /// change is merged over what was asked before (a channel chosen yesterday and a language today are both written),
+    /// so the row always holds every field the patient chose, each at its latest value; asking again for the same
+    /// choices is a no-op. Conditional on the row's ETag, so two changes at once are both kept.
+    /// </summary>
+    public async Task EnqueuePatientPreferencesAsync(string source, string patientId, PreferenceChange change, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        source = source.ToLowerInvariant();
+        await EnsureTableAsync(cancellationToken);
+        for (var attempt = 0; attempt < MaxConflictRetries; attempt++)
+        {
+            var existing = await table.GetEntityIfExistsAsync<TableEntity>(ItemPartition(source), RowKey(PatientType, patientId), cancellationToken: cancellationToken);
+            var merged = existing.HasValue && PreferencesOf(existing.Value!) is { } previous
+                ? new PreferenceChange(change.Channel ?? previous.Channel, change.Language ?? previous.Language, change.Window ?? previous.Window)
+                : change;
+            var hash = PreferencesHash(merged);
+            if (existing.HasValue && existing.Value!.GetString("Hash") == hash)
+            {
+                return;
+            }
+
+            var entity = new TableEntity(ItemPartition(source), RowKey(PatientType, patientId))
+            {
+                ["Source"] = source,
+                ["PatientId"] = patientId,
+                ["ResourceType"] = PatientType,
+                ["ResourceId"] = patientId,
+                ["Hash"] = hash,
+                ["Status"] = Pending,
+                ["Attempts"] = 0,
+                ["NextAttemptAt"] = time.GetUtcNow(),
+            };
+            if (merged.Channel is { } channel)
+            {
+                entity["Channel"] = channel;
+            }
+
+            if (merged.Language is { } language)
+            {
+                entity["Language"] = language;
+            }
+
+            if (merged.Window is { } window)
+            {
+                entity["WindowStart"] = window.Start.ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture);
+                entity["WindowEnd"] = window.End.ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            try
+            {
+                if (existing.HasValue)
+                {
+                    await table.UpdateEntityAsync(entity, existing.Value!.ETag, TableUpdateMode.Merge, cancellationToken);
+                }
+                else
+                {
+                    await table.AddEntityAsync(entity, cancellationToken);
+                }
+
+                return;
+            }
+            catch (RequestFailedException ex) when (ex.Status is (int)HttpStatusCode.PreconditionFailed or (int)HttpStatusCode.Conflict)
+            {
+                // Changed (or created) by a concurrent change since it was read: merge over that one.
+            }
+        }
+
+        throw new InvalidOperationException("The write-back row of the patient's preferences kept changing; try again.");
+    }
+
+    /// <summary>The patient's choices a <see cref="PatientType"/> row holds, or null for other rows.</summary>
+    internal static PreferenceChange? PreferencesOf(TableEntity row)
+    {
+        if (row.GetString("ResourceType") != PatientType)
+        {
+            return null;
+        }
+
+        ContactWindow? window = ContactWindow.TryCreate(Time(row.GetString("WindowStart")), Time(row.GetString("WindowEnd")), out var parsed) ? parsed : null;
+        return new PreferenceChange(row.GetString("Channel"), row.GetString("Language"), window);
+
+        static TimeOnly? Time(string? value) =>
+            TimeOnly.TryParseExact(value, "HH:mm", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var t) ? t : null;
+    }
+
+    private static string PreferencesHash(PreferenceChange change) =>
+        string.Join('|', change.Channel, change.Language, change.Window?.Start.ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture), change.Window?.End.ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture));
 
     /// <summary>Pending rows of a source that are due, oldest request first.</summary>
     public async Task<IReadOnlyList<WriteBackItem>> DueAsync(string source, int max, CancellationToken cancellationToken)
@@ -188,7 +287,10 @@ public sealed class WriteBackStore(StorageClients storage, SourceRegistry source
     }
 }
 
-/// <summary>One resource to write to one source, as stored.</summary>
+/// <summary>
+/// One resource to write to one source, as stored. For a <see cref="WriteBackStore.PatientType"/> row,
+/// <see cref="Preferences"/> holds the patient's choices to write into the EHR's Patient.
+/// </summary>
 public sealed record WriteBackItem(
     string Source,
     string PatientId,
@@ -203,6 +305,8 @@ public sealed record WriteBackItem(
     int? LastStatus,
     ETag ETag)
 {
+    public PreferenceChange? Preferences { get; init; }
+
     internal static WriteBackItem From(TableEntity row) => new(
         row.GetString("Source"),
         row.GetString("PatientId"),
@@ -215,5 +319,8 @@ public sealed record WriteBackItem(
         row.GetString("EhrId"),
         row.GetBoolean("Written") ?? false,
         row.GetInt32("LastStatus"),
-        row.ETag);
+        row.ETag)
+    {
+        Preferences = WriteBackStore.PreferencesOf(row),
+    };
 }

@@ -84,7 +84,9 @@ public sealed class FakeFhirServer : IAsyncDisposable
                     ["type"] = type,
                     ["interaction"] = Creatable.Contains(type)
                         ? new JsonArray(new JsonObject { ["code"] = "read" }, new JsonObject { ["code"] = "create" }, new JsonObject { ["code"] = "update" })
-                        : new JsonArray(new JsonObject { ["code"] = "read" }),
+                        : Updatable.Contains(type)
+                            ? new JsonArray(new JsonObject { ["code"] = "read" }, new JsonObject { ["code"] = "update" })
+                            : new JsonArray(new JsonObject { ["code"] = "read" }),
                     ["conditionalCreate"] = Creatable.Contains(type),
                 })]),
             }),
@@ -161,6 +163,25 @@ public sealed class FakeFhirServer : IAsyncDisposable
     /// <summary>Resource types the CapabilityStatement offers conditional create for (<c>GET /fhir/metadata</c>).</summary>
     public ISet<string> Creatable { get; } = new HashSet<string>(ServedTypes.Skip(2), StringComparer.Ordinal);
 
+    /// <summary>
+    /// Types of the EHR's own (served from <see cref="Resources"/>) the CapabilityStatement offers <c>update</c> for.
+    /// An update of one is version-checked: <c>If-Match</c> must be sent (else 428) and name its current
+    /// <c>meta.versionId</c> (else 412), and the new version is served from then on.
+    /// </summary>
+    public ISet<string> Updatable { get; } = new HashSet<string>(StringComparer.Ordinal) { "Patient" };
+
+    private int conflictNextUpdates;
+
+    /// <summary>
+    /// The next this many version-checked updates find that someone else changed the resource first: the served
+    /// resource gets <c>"active": true</c> and a new version, and the update answers 412.
+    /// </summary>
+    public int ConflictNextUpdates
+    {
+        get => Volatile.Read(ref conflictNextUpdates);
+        set => Volatile.Write(ref conflictNextUpdates, value);
+    }
+
     private static readonly string[] ServedTypes = ["Patient", "Encounter", "CarePlan", "Task", "Communication", "QuestionnaireResponse", "Observation", "Flag", "Consent"];
 
     /// <summary>True: every write answers 403, as on a server that does not let us write.</summary>
@@ -205,6 +226,37 @@ public sealed class FakeFhirServer : IAsyncDisposable
         var condition = request.Method == "POST" ? request.Headers["If-None-Exist"].ToString() : request.QueryString.HasValue ? request.QueryString.Value![1..] : null;
         lock (Written)
         {
+            if (id is not null && Resources.TryGetValue($"{type}/{id}", out var own))
+            {
+                // An update of the EHR's own resource: version-checked.
+                var current = JsonNode.Parse(own)!.AsObject();
+                var version = int.Parse(current["meta"]?["versionId"]?.GetValue<string>() ?? "1", CultureInfo.InvariantCulture);
+                if (Interlocked.Decrement(ref conflictNextUpdates) >= 0)
+                {
+                    current["active"] = true;
+                    current["meta"] = new JsonObject { ["versionId"] = (++version).ToString(CultureInfo.InvariantCulture) };
+                    Resources[$"{type}/{id}"] = current.ToJsonString();
+                    return Answer(412);
+                }
+
+                var ifMatch = request.Headers.IfMatch.ToString();
+                if (ifMatch.Length == 0)
+                {
+                    return Answer(428); // this EHR takes version-aware updates only
+                }
+
+                if (ifMatch != $"W/\"{version}\"")
+                {
+                    return Answer(412);
+                }
+
+                body["id"] = id;
+                body["meta"] = new JsonObject { ["versionId"] = (version + 1).ToString(CultureInfo.InvariantCulture) };
+                Resources[$"{type}/{id}"] = body.ToJsonString();
+                Written[$"{type}/{id}"] = body;
+                return Answer(200);
+            }
+
             if (id is null && !string.IsNullOrEmpty(condition))
             {
                 var wanted = Uri.UnescapeDataString(condition.Split('=', 2)[1]);

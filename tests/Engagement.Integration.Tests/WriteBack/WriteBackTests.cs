@@ -195,6 +195,110 @@ public sealed class WriteBackTests
         Assert.Equal(1, await LocalCountAsync(host, "CarePlan", patients["ehr1"])); // refusal at the EHR changes nothing here
     }
 
+    [Fact]
+    public async Task A_patients_choices_on_the_page_go_into_the_EHRs_Patient_by_a_version_checked_update_that_keeps_the_EHRs_own_changes()
+    {
+        await using var ehr = new FakeFhirServer { ConflictNextUpdates = 1 }; // someone at the EHR edits the Patient first
+        await using var noUpdates = new FakeFhirServer();
+        noUpdates.Updatable.Clear(); // its CapabilityStatement offers no Patient update
+        await using var host = NewHost(3600, ("ehr1", ehr.BaseUrl, null), ("ehr2", noUpdates.BaseUrl, null));
+        await host.StartAsync();
+
+        // The EHR's Patient (version 1, with elements we do not model), delivered to us by rest-hook.
+        var patientId = FollowUpHarness.NewId("pat");
+        var atEhr = JsonNode.Parse(FhirJsonOf(FollowUpHarness.Patient(patientId)))!.AsObject();
+        atEhr["meta"] = new JsonObject { ["versionId"] = "1" };
+        atEhr["gender"] = "female";
+        atEhr["generalPractitioner"] = new JsonArray(new JsonObject { ["reference"] = "Practitioner/gp-1" });
+        ehr.Resources["Patient/" + patientId] = atEhr.ToJsonString();
+        await EhrSide.PutAsync(host, "ehr1", Secret, FollowUpHarness.Patient(patientId));
+        await PatientStore.WaitUntilStoredAsync(patientId);
+        var link = await LinkApi.IssueAsync(host, patientId, FollowUpHarness.NewId("task"));
+
+        Assert.Equal(HttpStatusCode.OK, await PutPreferencesAsync(host, link.Token, """{"channel":"sms","language":"es","contactWindow":{"start":"08:30","end":"18:00"}}"""));
+
+        var written = await Poll.UntilAsync(
+            () => Task.FromResult(ehr.Written.GetValueOrDefault("Patient/" + patientId)),
+            p => p is not null,
+            TimeSpan.FromSeconds(60),
+            "the patient's choices to reach the EHR's Patient");
+        // The first update met the EHR's own edit (412); the Patient was read again and updated on top of that edit.
+        Assert.Equal(
+            [$"PUT /fhir/Patient/{patientId} 412", $"PUT /fhir/Patient/{patientId} 200"],
+            ehr.Writes.Where(w => w.Contains("/Patient/", StringComparison.Ordinal)));
+        Assert.Equal("3", written!["meta"]!["versionId"]!.GetValue<string>());
+        Assert.True(written["active"]!.GetValue<bool>()); // the EHR's edit, kept
+        Assert.Equal("female", written["gender"]!.GetValue<string>());
+        Assert.Equal("Practitioner/gp-1", Reference(written["generalPractitioner"]![0]));
+        Assert.Equal(atEhr["telecom"]!.ToJsonString(), written["telecom"]!.ToJsonString());
+        Assert.Equal("sms", Extension(written, "preferred-channel")!["valueCode"]!.GetValue<string>());
+        var window = Extension(written, "contact-window")!["extension"]!.AsArray();
+        Assert.Equal(["08:30:00", "18:00:00"], window.Select(e => e!["valueTime"]!.GetValue<string>()));
+        Assert.Equal(
+            ["en:false", "es:true"],
+            written["communication"]!.AsArray().Select(c => $"{c!["language"]!["coding"]![0]!["code"]}:{c["preferred"]}"));
+
+        // The EHR's next version of the Patient (its subscription fires on the update) now says what the patient chose,
+        // so the choices survive it: the language too, which the EHR owns.
+        var nextVersion = (Hl7.Fhir.Model.Patient)System.Text.Json.JsonSerializer.Deserialize<Hl7.Fhir.Model.Resource>(ehr.Resources["Patient/" + patientId], Engagement.Http.FhirJson.Options)!;
+        await EhrSide.PutAsync(host, "ehr1", Secret, nextVersion);
+        var shown = await Poll.UntilAsync(
+            async () => await PreferencesAsync(host, link.Token),
+            p => p.Contains("\"es\"", StringComparison.Ordinal) && p.Contains("08:30", StringComparison.Ordinal) && p.Contains("\"sms\"", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(30),
+            "the preferences to show the choices after the EHR's new version");
+        Assert.Contains("\"language\":\"es\"", shown, StringComparison.Ordinal);
+
+        // A later change adds to what was written (the channel and window stay), a change back to what the EHR already
+        // says writes nothing.
+        Assert.Equal(HttpStatusCode.OK, await PutPreferencesAsync(host, link.Token, """{"language":"en"}"""));
+        await Poll.UntilAsync(
+            () => Task.FromResult(ehr.Written["Patient/" + patientId]),
+            p => p["communication"]!.AsArray().Any(c => c!["language"]!["coding"]![0]!["code"]!.GetValue<string>() == "en" && c["preferred"]!.GetValue<bool>()),
+            TimeSpan.FromSeconds(60),
+            "the second change to reach the EHR");
+        Assert.Equal("sms", Extension(ehr.Written["Patient/" + patientId], "preferred-channel")!["valueCode"]!.GetValue<string>());
+        Assert.Equal(3, ehr.Writes.Count(w => w.Contains("/Patient/", StringComparison.Ordinal)));
+
+        // A Patient the EHR does not have (404) is a refusal: asked once, not retried.
+        var unknownId = FollowUpHarness.NewId("pat");
+        await EhrSide.PutAsync(host, "ehr1", Secret, FollowUpHarness.Patient(unknownId));
+        await PatientStore.WaitUntilStoredAsync(unknownId);
+        var unknownLink = await LinkApi.IssueAsync(host, unknownId, FollowUpHarness.NewId("task"));
+        Assert.Equal(HttpStatusCode.OK, await PutPreferencesAsync(host, unknownLink.Token, """{"language":"es"}"""));
+
+        // A source whose CapabilityStatement offers no Patient update gets no request for it.
+        var otherId = FollowUpHarness.NewId("pat");
+        noUpdates.Resources["Patient/" + otherId] = FhirJsonOf(FollowUpHarness.Patient(otherId));
+        await EhrSide.PutAsync(host, "ehr2", Secret, FollowUpHarness.Patient(otherId));
+        await PatientStore.WaitUntilStoredAsync(otherId);
+        var otherLink = await LinkApi.IssueAsync(host, otherId, FollowUpHarness.NewId("task"));
+        Assert.Equal(HttpStatusCode.OK, await PutPreferencesAsync(host, otherLink.Token, """{"language":"es"}"""));
+
+        await Poll.UntilAsync(() => Task.FromResult(ehr.Requests.Count(r => r == $"/fhir/Patient/{unknownId}")), n => n == 1, TimeSpan.FromSeconds(60), "the unknown Patient to be read");
+        await Poll.UntilAsync(() => Task.FromResult(noUpdates.Requests.Count(r => r == "/fhir/metadata")), n => n >= 1, TimeSpan.FromSeconds(60), "ehr2's CapabilityStatement to be read");
+        await Task.Delay(TimeSpan.FromSeconds(4)); // more write-back passes (every 0.5 s, retry delay 1 s)
+        Assert.Equal(1, ehr.Requests.Count(r => r == $"/fhir/Patient/{unknownId}"));
+        Assert.DoesNotContain(ehr.Writes, w => w.Contains(unknownId, StringComparison.Ordinal));
+        Assert.Empty(noUpdates.Writes);
+        Assert.DoesNotContain(noUpdates.Requests, r => r.StartsWith("/fhir/Patient", StringComparison.Ordinal));
+    }
+
+    private static string FhirJsonOf(Hl7.Fhir.Model.Resource resource) => Engagement.Http.FhirJson.Serialize(resource);
+
+    private static JsonObject? Extension(JsonObject resource, string name) =>
+        resource["extension"]?.AsArray().OfType<JsonObject>().FirstOrDefault(e => e["url"]!.GetValue<string>().EndsWith("/" + name, StringComparison.Ordinal));
+
+    private static async Task<HttpStatusCode> PutPreferencesAsync(StandaloneHost host, string token, string json)
+    {
+        using var content = new StringContent(json, Encoding.UTF8, "application/json");
+        using var response = await host.Client.PutAsync(new Uri($"/api/engage/{token}/preferences", UriKind.Relative), content);
+        return response.StatusCode;
+    }
+
+    private static async Task<string> PreferencesAsync(StandaloneHost host, string token) =>
+        await host.Client.GetStringAsync(new Uri($"/api/engage/{token}/preferences", UriKind.Relative));
+
     private static (string Id, JsonObject Resource) FirstOf(IReadOnlyList<(string Id, JsonObject Resource)> written) =>
         written.Count > 0 ? written[0] : default;
 
