@@ -138,6 +138,12 @@ public sealed class FuzzTests
         var distinct = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < lines.Count; i++)
         {
+            if (lines[i].StartsWith("warn:", StringComparison.Ordinal) && i + 1 < lines.Count && lines[i + 1].Contains("answering 503", StringComparison.Ordinal)
+                && distinct.Add(lines[i + 1]))
+            {
+                yield return lines[i + 1]; // a storage write refused: which exception and storage error
+            }
+
             if (lines[i].StartsWith("fail:", StringComparison.Ordinal) && i + 2 < lines.Count && distinct.Add(lines[i + 2]))
             {
                 foreach (var line in lines.Skip(i).Take(14))

@@ -119,6 +119,13 @@ public static class EventGridParser
                     _ => null,
                 }
                 : null;
+            if (version is not null && !FhirIds.IsValid(version))
+            {
+                // A version id is an id (FHIR id syntax); anything else would only fail later, in storage.
+                problem = IntakeProblem.Invalid($"Event {i + 1}: data.resourceVersionId must be a FHIR id (1-64 of A-Z a-z 0-9 - .).");
+                return null;
+            }
+
             events.Add(new GridEvent(id, kind, resourceType, resourceId, version, System.Text.Encoding.UTF8.GetBytes(item.GetRawText())));
         }
 

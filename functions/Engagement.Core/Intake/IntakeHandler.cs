@@ -239,7 +239,8 @@ public sealed class IntakeHandler(
         catch (Exception ex) when (ex is RequestFailedException or HttpRequestException or IOException or AggregateException
             || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            logger.LogWarning("Inbox write for {Source} failed ({ExceptionType}); answering 503.", item.Source, ex.GetType().Name);
+            logger.LogWarning("Inbox write for {Source} failed ({ExceptionType} {StorageStatus} {StorageErrorCode}); answering 503.",
+                item.Source, ex.GetType().Name, (ex as RequestFailedException)?.Status, (ex as RequestFailedException)?.ErrorCode);
             return null;
         }
 

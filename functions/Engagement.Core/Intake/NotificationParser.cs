@@ -114,9 +114,12 @@ public static class NotificationParser
             return null;
         }
 
-        if (bundle.Type != Bundle.BundleType.History)
+        // The code as sent: backwards-compatible parsing keeps a code outside the value set, and reading it through the
+        // enum (Bundle.Type) would throw.
+        var type = bundle.TypeElement?.JsonValue as string;
+        if (type != "history")
         {
-            problem = IntakeProblem.Invalid($"Expected a notification Bundle of type history, got type '{bundle.Type?.ToString() ?? "none"}'.");
+            problem = IntakeProblem.Invalid($"Expected a notification Bundle of type history, got type '{Truncate(type ?? "none")}'.");
             return null;
         }
 

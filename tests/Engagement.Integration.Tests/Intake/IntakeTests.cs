@@ -301,6 +301,9 @@ public sealed class IntakeTests(IntakeFixture fx)
             { "array instead of a Bundle", "ehr1", "[[[[{}]]]]", IntakeFixture.Secret, 400, "not a JSON object" },
             // Found by the fuzzer (was 503: Parameters.GetSingle threw on the repeated parameter).
             { "repeated notification type", "ehr1", valid.Replace("{\"name\":\"type\",\"valueCode\":\"event-notification\"}", "{\"name\":\"type\",\"valueCode\":\"event-notification\"},{\"name\":\"type\",\"valueCode\":\"heartbeat\"}", StringComparison.Ordinal), IntakeFixture.Secret, 422, "'type' appears more than once" },
+            // Found by the long fuzzer (was 503: backwards-compatible parsing keeps an unknown code, and Bundle.Type threw on it).
+            { "Bundle type outside the value set", "ehr1", valid.Replace("\"history\"", "\"Patient\"", StringComparison.Ordinal), IntakeFixture.Secret, 422, "type history" },
+            { "Bundle type a number", "ehr1", valid.Replace("\"history\"", "\"-99999999999999999999\"", StringComparison.Ordinal), IntakeFixture.Secret, 422, "type history" },
             { "unknown source", "nobody", valid, IntakeFixture.Secret, 404, "Unknown source" },
             { "missing bearer", "ehr1", valid, null, 401, "Bearer" },
             { "wrong bearer", "ehr1", valid, "guess", 401, "not valid" },
@@ -342,6 +345,41 @@ public sealed class IntakeTests(IntakeFixture fx)
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("not valid UTF-8", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(before, (await fx.RowsAsync("Inbox", source)).Count);
+    }
+
+    [Theory]
+    [InlineData("\"2\\u0000\"")]
+    [InlineData("1E+308")]
+    [InlineData("\"a/b\"")]
+    public async Task An_Event_Grid_version_id_that_is_not_a_FHIR_id_is_422_and_nothing_is_stored(string version)
+    {
+        // Found by the long fuzzer (was 503: the value went into the inbox row and the table write failed).
+        var body = Notifications.Fixture("eventgrid-encounter-updated.json").Replace("\"resourceVersionId\": 2", "\"resourceVersionId\": " + version, StringComparison.Ordinal);
+        var before = (await fx.RowsAsync("Inbox", "ehr1")).Count;
+        using var response = await IntakeFixture.SendAsync(fx.Host, HttpMethod.Post, "/api/events/ehr1", body, mediaType: "application/json");
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Contains("resourceVersionId", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(before, (await fx.RowsAsync("Inbox", "ehr1")).Count);
+    }
+
+    [Theory]
+    [InlineData("/api/notifications/ehr1", "application/fhir+json")]
+    [InlineData("/api/events/ehr1", "application/json")]
+    public async Task An_escaped_lone_surrogate_is_400_not_5xx_and_nothing_is_stored(string path, string mediaType)
+    {
+        // Found by the long fuzzer (was 503): "\uD800" is valid JSON syntax in ASCII bytes, but reading it throws.
+        var valid = path.Contains("events", StringComparison.Ordinal)
+            ? Notifications.Fixture("eventgrid-encounter-updated.json")
+            : Notifications.Build("notification-full-resource.json", Notifications.NewSubscription(), 1, 1);
+        var at = valid.IndexOf("\"Encounter", StringComparison.Ordinal) + 1;
+        var body = valid[..at] + "\\uD800" + valid[at..];
+        var before = (await fx.RowsAsync("Inbox", "ehr1")).Count;
+        using var response = await IntakeFixture.SendAsync(fx.Host, HttpMethod.Post, path, body, mediaType: mediaType);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("not valid UTF-8", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(before, (await fx.RowsAsync("Inbox", "ehr1")).Count);
     }
 
     [Fact]
