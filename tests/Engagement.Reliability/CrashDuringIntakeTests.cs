@@ -66,6 +66,7 @@ public sealed class CrashDuringIntakeTests
             ("follow-up counts other than 0 or 1 after restart", afterRestart.Values.Count(v => v > 1)),
             ("retries answered 2xx", retried.Count(s => s == HttpStatusCode.OK)),
             ("follow-ups after retries / duplicates", $"{final.Values.Sum()} / {final.Values.Count(v => v > 1)}"),
+            ("setup: Patient deliveries answered 503 and delivered again", h.SetupRedeliveries),
         ]);
 
         Assert.All(ok, i => Assert.Equal(1, afterRestart[patients[i]]));

@@ -76,6 +76,7 @@ public sealed class RedeliveryTests
             ("duplicate MessageIds on the queue", duplicateQueued),
             ("Tasks / duplicates by identifier", $"{tasks.Count} / {duplicateTasks}"),
             ("Communications / duplicates by identifier", $"{communications.Count} / {duplicateCommunications}"),
+            ("setup: Patient deliveries answered 503 and delivered again", h.SetupRedeliveries),
         ]);
 
         Assert.Equal(count, followUps.Values.Sum());

@@ -83,16 +83,36 @@ public sealed class ReliabilityHarness : IAsyncDisposable
     }
 
     /// <summary>The EHR sends the Patient by classic rest-hook (PUT); outreach needs its contact details.</summary>
+    /// <remarks>
+    /// A 503 (storage slower than intake's timeout: the delivery was not stored) is delivered again, as an EHR does;
+    /// <see cref="SetupRedeliveries"/> counts them.
+    /// </remarks>
     public async Task PutPatientAsync(string patientId, Demographics? who = null)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Put, new Uri($"/api/notifications/{Source}/Patient/{patientId}", UriKind.Relative))
+        for (var attempt = 1; ; attempt++)
         {
-            Content = new StringContent((who ?? Demographics.For(patientId)).Patient(patientId).ToJsonString(), Encoding.UTF8, "application/fhir+json"),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Secret);
-        using var response = await Host.Client.SendAsync(request);
-        Assert.True(response.IsSuccessStatusCode, $"PUT Patient: {response.StatusCode}");
+            using var request = new HttpRequestMessage(HttpMethod.Put, new Uri($"/api/notifications/{Source}/Patient/{patientId}", UriKind.Relative))
+            {
+                Content = new StringContent((who ?? Demographics.For(patientId)).Patient(patientId).ToJsonString(), Encoding.UTF8, "application/fhir+json"),
+            };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Secret);
+            using var response = await Host.Client.SendAsync(request);
+            if (response.StatusCode == HttpStatusCode.ServiceUnavailable && attempt < 5)
+            {
+                Interlocked.Increment(ref setupRedeliveries);
+                await Task.Delay(TimeSpan.FromSeconds(attempt));
+                continue;
+            }
+
+            Assert.True(response.IsSuccessStatusCode, $"PUT Patient: {response.StatusCode}");
+            return;
+        }
     }
+
+    private int setupRedeliveries;
+
+    /// <summary>Patient deliveries answered 503 during a scenario's setup and delivered again.</summary>
+    public int SetupRedeliveries => Volatile.Read(ref setupRedeliveries);
 
     /// <summary>PUTs every patient, 8 at a time.</summary>
     public Task PutPatientsAsync(IEnumerable<string> patientIds) =>
@@ -113,14 +133,32 @@ public sealed class ReliabilityHarness : IAsyncDisposable
             n => n == wanted.Count, TimeSpan.FromMinutes(5), "every Patient stored");
     }
 
+    private int readsUnavailable;
+
+    /// <summary>
+    /// How many follow-up reads answered 503 and were asked again (the host overloaded while a run counts thousands of
+    /// patients: a read may time out, and "try again" is its documented answer). Scenarios record it.
+    /// </summary>
+    public int ReadsUnavailable => Volatile.Read(ref readsUnavailable);
+
     /// <summary>Follow-ups of a patient through <c>GET /api/followups?patient=</c>: their instance ids.</summary>
     public async Task<List<string>> FollowUpsAsync(string patientId)
     {
-        using var request = StandaloneHost.AdminRequest(HttpMethod.Get, $"/api/followups?patient={patientId}");
-        using var response = await Host.Client.SendAsync(request);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
-        return [.. body.GetProperty("followUps").EnumerateArray().Select(f => f.GetProperty("instanceId").GetString()!)];
+        for (var attempt = 1; ; attempt++)
+        {
+            using var request = StandaloneHost.AdminRequest(HttpMethod.Get, $"/api/followups?patient={patientId}");
+            using var response = await Host.Client.SendAsync(request);
+            if (response.StatusCode == HttpStatusCode.ServiceUnavailable && attempt < 5)
+            {
+                Interlocked.Increment(ref readsUnavailable);
+                await Task.Delay(TimeSpan.FromSeconds(attempt));
+                continue;
+            }
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+            return [.. body.GetProperty("followUps").EnumerateArray().Select(f => f.GetProperty("instanceId").GetString()!)];
+        }
     }
 
     /// <summary>Counts follow-ups of every patient (a few concurrent requests).</summary>

@@ -113,6 +113,7 @@ public sealed class StorageOutageTests
             ("2xx'd and processed (follow-up exists)", $"{ok.Count(i => processed[ReliabilityHarness.PatientId(run, i + 1)] >= 1)} of {ok.Count}"),
             ("retries of the refused ones answered 2xx", $"{retried.Count(s => s == HttpStatusCode.OK)} of {refused.Count}"),
             ("follow-ups after the retries / patients with more than one", $"{final.Values.Sum()} / {final.Values.Count(v => v > 1)}"),
+            ("follow-up reads answered 503 and asked again while counting", h.ReadsUnavailable),
         ]);
 
         Assert.NotEmpty(during); // the load went on through the outage
