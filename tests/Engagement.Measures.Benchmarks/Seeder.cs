@@ -40,6 +40,14 @@ internal static class Seeder
             .Select(t => (t.Cohort.Protocol, DateOnly.FromDateTime(t.e.OccurredAt.UtcDateTime), t.e.Questionnaire?.Split('|')[0], t.Cohort.AgeBand, t.Cohort.Language, t.Cohort.Channel))
             .Distinct().Count();
         Console.WriteLine($"bucket rows (day × protocol × questionnaire × cohort): {buckets:N0}");
+        var dayPartitions = population.Runs.SelectMany(r => r.Events.Select(e => (r.Cohort.Protocol, Day: DateOnly.FromDateTime(e.OccurredAt.UtcDateTime)))).Distinct().ToList();
+        Console.WriteLine($"(day, protocol) partitions: {dayPartitions.Count:N0} in the year, {dayPartitions.Count(p => p.Day.Month == 6):N0} in June, "
+            + $"{dayPartitions.Count(p => p.Protocol == "heart-failure-discharge"):N0} of heart-failure-discharge; score-trend rows (patient × protocol × questionnaire): "
+            + $"{population.Expected.ScoredPatients.Sum(p => p.Value.Count):N0}; open escalations and red flags: {population.Expected.OpenItems:N0}");
+        if (options.ContainsKey("dry-run"))
+        {
+            return 0;
+        }
 
         clock.Restart();
         await Parallel.ForEachAsync(population.Runs, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (run, ct) =>
@@ -73,8 +81,15 @@ internal static class Seeder
         {
             var partitions = pass.GroupBy(t => (t.Protocol, Day: DateOnly.FromDateTime(t.Event.OccurredAt.UtcDateTime)))
                 .Select(g => g.Select(t => t.Event).OrderBy(e => e.OccurredAt).ToList()).ToList();
+            var done = 0;
             await Parallel.ForEachAsync(partitions, new ParallelOptions { MaxDegreeOfParallelism = parallel }, async (list, ct) =>
-                Interlocked.Add(ref recorded, await store.RecordManyAsync(list, ct)));
+            {
+                var total = Interlocked.Add(ref recorded, await store.RecordManyAsync(list, ct));
+                if (Interlocked.Increment(ref done) % 100 == 0)
+                {
+                    Console.WriteLine($"  {total:N0} events recorded, {clock.Elapsed.TotalSeconds:F0} s, {total / clock.Elapsed.TotalSeconds:F0} events/s, load average {File.ReadAllText("/proc/loadavg")[..14]}");
+                }
+            });
         }
 
         var batchSeconds = clock.Elapsed.TotalSeconds;
