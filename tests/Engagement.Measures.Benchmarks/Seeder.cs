@@ -1,0 +1,202 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Azure.Data.Tables;
+using Engagement.Measures;
+using Engagement.Measures.AzureStorage;
+using Engagement.Storage.AzureStorage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace Engagement.Measures.Benchmarks;
+
+/// <summary>
+/// Records the generated population into the table the host reads, through the product's recorder
+/// (<see cref="TableEngagementStore"/>): the runs' cohorts with <c>RememberRunAsync</c>, then the first
+/// <c>--single</c> events with <c>RecordAsync</c> one at a time (runs in parallel, as the engine and the gateway would
+/// call it; timed, for the write path's rate), the rest with <c>RecordManyAsync</c> per (day, protocol) partition.
+/// Acknowledgements go last, after the red flags and escalations they close. Writes the expected counts to
+/// <c>--expected</c>.
+/// </summary>
+internal static class Seeder
+{
+    public static async Task<int> RunAsync(IReadOnlyDictionary<string, string> options)
+    {
+        var store = Store(options, out _);
+        var patients = Int(options, "patients", 30_000);
+        var responses = Int(options, "responses", 100_000);
+        var single = Int(options, "single", 5_000);
+        var parallel = Int(options, "parallel", 8);
+        var clock = Stopwatch.StartNew();
+        var population = Population.Generate(patients, responses);
+        var events = population.Runs.Sum(r => r.Events.Count);
+        Console.WriteLine($"population: {population.Runs.Count:N0} runs, {population.Runs.Select(r => r.Patient).Distinct().Count():N0} patients, {events:N0} events ({clock.Elapsed.TotalSeconds:F1} s to generate)");
+        foreach (var kind in population.Runs.SelectMany(r => r.Events).GroupBy(e => e.Kind).OrderByDescending(g => g.Count()))
+        {
+            Console.WriteLine($"  {kind.Key,-24} {kind.Count(),9:N0}");
+        }
+
+        var buckets = population.Runs.SelectMany(r => r.Events.Select(e => (r.Cohort, e)))
+            .Select(t => (t.Cohort.Protocol, DateOnly.FromDateTime(t.e.OccurredAt.UtcDateTime), t.e.Questionnaire?.Split('|')[0], t.Cohort.AgeBand, t.Cohort.Language, t.Cohort.Channel))
+            .Distinct().Count();
+        Console.WriteLine($"bucket rows (day × protocol × questionnaire × cohort): {buckets:N0}");
+        var dayPartitions = population.Runs.SelectMany(r => r.Events.Select(e => (r.Cohort.Protocol, Day: DateOnly.FromDateTime(e.OccurredAt.UtcDateTime)))).Distinct().ToList();
+        Console.WriteLine($"(day, protocol) partitions: {dayPartitions.Count:N0} in the year, {dayPartitions.Count(p => p.Day.Month == 6):N0} in June, "
+            + $"{dayPartitions.Count(p => p.Protocol == "heart-failure-discharge"):N0} of heart-failure-discharge; score-trend rows (patient × protocol × questionnaire): "
+            + $"{population.Expected.ScoredPatients.Sum(p => p.Value.Count):N0}; open escalations and red flags: {population.Expected.OpenItems:N0}");
+        if (options.ContainsKey("dry-run"))
+        {
+            return 0;
+        }
+
+        clock.Restart();
+        await Parallel.ForEachAsync(population.Runs, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (run, ct) =>
+            await store.RememberRunAsync(run.InstanceId, run.Cohort, ct));
+        Console.WriteLine($"RememberRunAsync: {population.Runs.Count:N0} runs in {clock.Elapsed.TotalSeconds:F1} s");
+
+        // The write path as production drives it: one RecordAsync per event, runs concurrently, each run in time order.
+        var singleRuns = new List<SeedRun>();
+        for (var i = 0; i < population.Runs.Count && singleRuns.Sum(r => r.Events.Count) < single; i++)
+        {
+            singleRuns.Add(population.Runs[i]);
+        }
+
+        var singleEvents = singleRuns.Sum(r => r.Events.Count);
+        clock.Restart();
+        await Parallel.ForEachAsync(singleRuns, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (run, ct) =>
+        {
+            foreach (var e in run.Events.OrderBy(e => e.OccurredAt))
+            {
+                await store.RecordAsync(e, ct);
+            }
+        });
+        var singleSeconds = clock.Elapsed.TotalSeconds;
+        Console.WriteLine($"RecordAsync (one event per call, 16 runs at a time): {singleEvents:N0} events in {singleSeconds:F1} s = {singleEvents / singleSeconds:F0} events/s");
+
+        // The rest in batches: per (day, protocol) partition, partitions in parallel; acknowledgements after what they close.
+        var rest = population.Runs.Skip(singleRuns.Count).SelectMany(r => r.Events.Select(e => (r.Cohort.Protocol, Event: e))).ToList();
+        clock.Restart();
+        var recorded = 0;
+        foreach (var pass in rest.GroupBy(t => t.Event.Kind is EngagementEventKinds.RedFlagAcknowledged or EngagementEventKinds.EscalationAcknowledged).OrderBy(g => g.Key))
+        {
+            var partitions = pass.GroupBy(t => (t.Protocol, Day: DateOnly.FromDateTime(t.Event.OccurredAt.UtcDateTime)))
+                .Select(g => g.Select(t => t.Event).OrderBy(e => e.OccurredAt).ToList()).ToList();
+            var done = 0;
+            await Parallel.ForEachAsync(partitions, new ParallelOptions { MaxDegreeOfParallelism = parallel }, async (list, ct) =>
+            {
+                var total = Interlocked.Add(ref recorded, await store.RecordManyAsync(list, ct));
+                if (Interlocked.Increment(ref done) % 100 == 0)
+                {
+                    Console.WriteLine($"  {total:N0} events recorded, {clock.Elapsed.TotalSeconds:F0} s, {total / clock.Elapsed.TotalSeconds:F0} events/s, load average {File.ReadAllText("/proc/loadavg")[..14]}");
+                }
+            });
+        }
+
+        var batchSeconds = clock.Elapsed.TotalSeconds;
+        Console.WriteLine($"RecordManyAsync (per day and protocol, {parallel} at a time): {recorded:N0} of {rest.Count:N0} events in {batchSeconds:F1} s = {rest.Count / batchSeconds:F0} events/s");
+        if (recorded != rest.Count)
+        {
+            Console.Error.WriteLine("Some events were not recorded as new: the table was not empty.");
+            return 1;
+        }
+
+        await File.WriteAllTextAsync(options["expected"], JsonSerializer.Serialize(new
+        {
+            population.Expected.Counts,
+            ScoredPatients = population.Expected.ScoredPatients.ToDictionary(p => p.Key, p => p.Value.Count, StringComparer.Ordinal),
+            population.Expected.OpenItems,
+            Runs = population.Runs.Count,
+            Events = events,
+            BucketRows = buckets,
+        }));
+        return 0;
+    }
+
+    /// <summary>
+    /// Azurite's own cost for the read: one partition of <c>--rows</c> rows shaped like bucket rows (same properties),
+    /// written to the same table (Azurite filters every query over the whole table) and queried back <c>--times</c> times.
+    /// </summary>
+    public static async Task<int> ScanBaselineAsync(IReadOnlyDictionary<string, string> options)
+    {
+        Store(options, out var storage);
+        var table = storage.Tables.GetTableClient(options["table"]);
+        var rows = Int(options, "rows", 10_000);
+        var times = Int(options, "times", 10);
+        const string pk = "~baseline";
+        var random = new Random(7);
+        foreach (var chunk in Enumerable.Range(0, rows).Chunk(100))
+        {
+            await table.SubmitTransactionAsync(chunk.Select(i =>
+            {
+                var row = new TableEntity(pk, "b|" + i.ToString("D7", CultureInfo.InvariantCulture))
+                {
+                    ["Questionnaire"] = "http://engagement-functions.org/fhir/Questionnaire/phq-9", ["AgeBand"] = "65-79", ["Language"] = "en", ["Channel"] = "sms",
+                    ["ScoreSum"] = random.NextDouble() * 100,
+                };
+                foreach (var kind in EngagementEventKinds.All.Take(8))
+                {
+                    row[EngagementBucket.CounterProperty(kind)] = (long)random.Next(1, 50);
+                }
+
+                for (var b = 0; b < 6; b++)
+                {
+                    row[EngagementBucket.HistogramProperty(EngagementBucket.RespondHistogram, b)] = (long)random.Next(1, 9);
+                }
+
+                return new TableTransactionAction(TableTransactionActionType.UpsertReplace, row);
+            }));
+        }
+
+        var entities = 0;
+        await foreach (var _ in table.QueryAsync<TableEntity>(select: ["PartitionKey"]))
+        {
+            entities++;
+        }
+
+        var samples = new List<double>();
+        for (var i = 0; i < times; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            var n = 0;
+            await foreach (var _ in table.QueryAsync<TableEntity>($"PartitionKey eq '{pk}' and RowKey ge 'b|' and RowKey lt 'b}}'"))
+            {
+                n++;
+            }
+
+            samples.Add(clock.Elapsed.TotalMilliseconds);
+            if (n != rows)
+            {
+                Console.Error.WriteLine($"baseline read {n} rows, expected {rows}");
+                return 1;
+            }
+        }
+
+        var one = new List<double>();
+        for (var i = 0; i < times; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            await foreach (var _ in table.QueryAsync<TableEntity>($"PartitionKey eq '{pk}' and RowKey eq 'b|0000000'"))
+            {
+            }
+
+            one.Add(clock.Elapsed.TotalMilliseconds);
+        }
+
+        Console.WriteLine($"baseline (Azurite, table of {entities:N0} entities): one partition query returning {rows:N0} bucket-shaped rows: first {samples[0]:F0} ms, "
+            + $"then {QueryClient.Summary(samples.Skip(1).ToList())}; a query returning 1 row: {QueryClient.Summary(one)}");
+        return 0;
+    }
+
+    private static TableEngagementStore Store(IReadOnlyDictionary<string, string> options, out StorageClients storage)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = options["storage"],
+        }).Build();
+        storage = new StorageClients(configuration);
+        return new TableEngagementStore(storage, Options.Create(new MeasuresOptions { TableName = options["table"] }));
+    }
+
+    private static int Int(IReadOnlyDictionary<string, string> options, string name, int fallback) =>
+        options.TryGetValue(name, out var value) ? int.Parse(value, CultureInfo.InvariantCulture) : fallback;
+}
