@@ -324,19 +324,25 @@ public sealed class IntakeTests(IntakeFixture fx)
     }
 
     [Theory]
-    [InlineData("/api/notifications/ehr1", "application/fhir+json")]
-    [InlineData("/api/events/ehr1", "application/json")]
-    public async Task Invalid_UTF8_inside_a_string_is_400_not_5xx_and_nothing_is_stored(string path, string mediaType)
+    [InlineData("/api/notifications/ehr1", "application/fhir+json", false)]
+    [InlineData("/api/events/ehr1", "application/json", false)]
+    [InlineData("/api/notifications/ehr1", "application/fhir+json", true)]
+    [InlineData("/api/events/ehr1", "application/json", true)]
+    public async Task Text_that_is_not_valid_UTF8_is_400_not_5xx_and_nothing_is_stored(string path, string mediaType, bool escapedLoneSurrogate)
     {
-        // Found by the fuzzer (was 503): the JSON reader checks structure, and the bad bytes only failed when read.
+        // Found by the fuzzer (was 503): the JSON reader checks structure, and the bad text only failed when read —
+        // raw bytes that are not UTF-8, or (the long fuzzer) an escaped lone surrogate "\uD800" in ASCII bytes.
         var valid = path.Contains("events", StringComparison.Ordinal)
             ? Notifications.Fixture("eventgrid-encounter-updated.json")
             : Notifications.Build("notification-full-resource.json", Notifications.NewSubscription(), 1, 1);
-        var bytes = Encoding.UTF8.GetBytes(valid);
         var at = valid.IndexOf("Encounter", StringComparison.Ordinal);
-        bytes[at] = 0xB1; // a continuation byte with no lead byte
-        var source = "ehr1";
-        var before = (await fx.RowsAsync("Inbox", source)).Count;
+        var bytes = Encoding.UTF8.GetBytes(escapedLoneSurrogate ? valid[..at] + "\\uD800" + valid[at..] : valid);
+        if (!escapedLoneSurrogate)
+        {
+            bytes[at] = 0xB1; // a continuation byte with no lead byte
+        }
+
+        var before = (await fx.RowsAsync("Inbox", "ehr1")).Count;
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(path, UriKind.Relative)) { Content = new ByteArrayContent(bytes) };
         request.Content.Headers.ContentType = new(mediaType);
         request.Headers.Authorization = new("Bearer", IntakeFixture.Secret);
@@ -344,7 +350,7 @@ public sealed class IntakeTests(IntakeFixture fx)
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("not valid UTF-8", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.Equal(before, (await fx.RowsAsync("Inbox", source)).Count);
+        Assert.Equal(before, (await fx.RowsAsync("Inbox", "ehr1")).Count);
     }
 
     [Theory]
@@ -360,25 +366,6 @@ public sealed class IntakeTests(IntakeFixture fx)
 
         Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
         Assert.Contains("resourceVersionId", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.Equal(before, (await fx.RowsAsync("Inbox", "ehr1")).Count);
-    }
-
-    [Theory]
-    [InlineData("/api/notifications/ehr1", "application/fhir+json")]
-    [InlineData("/api/events/ehr1", "application/json")]
-    public async Task An_escaped_lone_surrogate_is_400_not_5xx_and_nothing_is_stored(string path, string mediaType)
-    {
-        // Found by the long fuzzer (was 503): "\uD800" is valid JSON syntax in ASCII bytes, but reading it throws.
-        var valid = path.Contains("events", StringComparison.Ordinal)
-            ? Notifications.Fixture("eventgrid-encounter-updated.json")
-            : Notifications.Build("notification-full-resource.json", Notifications.NewSubscription(), 1, 1);
-        var at = valid.IndexOf("\"Encounter", StringComparison.Ordinal) + 1;
-        var body = valid[..at] + "\\uD800" + valid[at..];
-        var before = (await fx.RowsAsync("Inbox", "ehr1")).Count;
-        using var response = await IntakeFixture.SendAsync(fx.Host, HttpMethod.Post, path, body, mediaType: mediaType);
-
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Contains("not valid UTF-8", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(before, (await fx.RowsAsync("Inbox", "ehr1")).Count);
     }
 
