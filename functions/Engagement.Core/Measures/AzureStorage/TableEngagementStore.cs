@@ -27,9 +27,19 @@ namespace Engagement.Measures.AzureStorage;
 public sealed class TableEngagementStore(StorageClients storage, IOptions<MeasuresOptions> options) : IEngagementRecorder
 {
     private const string None = "-";
+    private const int MaxRemembered = 100_000;
     private readonly TableClient table = storage.Tables.GetTableClient(options.Value.TableName);
     private readonly ConcurrentDictionary<string, bool> knownPartitions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, RunCohort> runs = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Events this process has recorded (or found recorded), by partition and id: a repeat is answered without storage.
+    /// The follow-up's send step records its run's <c>engaged</c> event at every send (counted once); without this
+    /// each repeat cost a bucket read, a failing transaction and an event read (docs/performance.md, storage
+    /// operations per step). Bounded: cleared when it grows past <see cref="MaxRemembered"/>, after which a repeat
+    /// falls back to the table's own de-duplication.
+    /// </summary>
+    private readonly ConcurrentDictionary<string, bool> recorded = new(StringComparer.Ordinal);
     private volatile bool created;
 
     public async Task RememberRunAsync(string instanceId, RunCohort cohort, CancellationToken cancellationToken)
@@ -63,6 +73,12 @@ public sealed class TableEngagementStore(StorageClients storage, IOptions<Measur
         var e = await CompleteAsync(engagementEvent, cancellationToken);
         var day = DayOf(e.OccurredAt);
         var partition = Partition(day, e.Protocol!);
+        var memo = partition + "\u001f" + e.Id;
+        if (recorded.ContainsKey(memo))
+        {
+            return false; // recorded before by this process
+        }
+
         await RememberPartitionAsync(day, e.Protocol!, cancellationToken);
         var eventRow = new TableEntity(partition, "e|" + Key(e.Id))
         {
@@ -96,6 +112,7 @@ public sealed class TableEngagementStore(StorageClients storage, IOptions<Measur
             {
                 if ((await table.GetEntityIfExistsAsync<TableEntity>(partition, eventRow.RowKey, ["Kind"], cancellationToken)).HasValue)
                 {
+                    Remember(memo);
                     return false; // recorded before: a retry or a redelivery
                 }
 
@@ -109,7 +126,18 @@ public sealed class TableEngagementStore(StorageClients storage, IOptions<Measur
         }
 
         await AfterRecordAsync(e, cancellationToken);
+        Remember(memo);
         return true;
+    }
+
+    private void Remember(string memo)
+    {
+        if (recorded.Count >= MaxRemembered)
+        {
+            recorded.Clear();
+        }
+
+        recorded[memo] = true;
     }
 
     /// <summary>Every bucket of the period (days <paramref name="from"/> to <paramref name="to"/> inclusive), optionally one protocol.</summary>
