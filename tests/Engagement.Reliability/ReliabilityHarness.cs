@@ -289,12 +289,14 @@ public sealed class ReliabilityHarness : IAsyncDisposable
     /// <summary>
     /// A backport full-resource event notification: event <paramref name="eventNumber"/> of
     /// <paramref name="subscription"/>, a finished inpatient Encounter ending now and its Patient (with
-    /// demographics, so PHI scans have something to look for).
+    /// demographics, so PHI scans have something to look for). <paramref name="dischargedAt"/> sets the Encounter's
+    /// end (the protocol's anchor) instead of now.
     /// </summary>
-    public static string Notification(string subscription, long eventNumber, string patientId, string encounterId, Demographics? who = null)
+    public static string Notification(string subscription, long eventNumber, string patientId, string encounterId, Demographics? who = null, DateTimeOffset? dischargedAt = null)
     {
         who ??= Demographics.For(patientId);
         var now = DateTimeOffset.UtcNow;
+        var end = dischargedAt ?? now;
         var n = eventNumber.ToString(CultureInfo.InvariantCulture);
         var bundle = new JsonObject
         {
@@ -338,7 +340,7 @@ public sealed class ReliabilityHarness : IAsyncDisposable
                         ["status"] = "finished",
                         ["class"] = new JsonObject { ["system"] = "http://terminology.hl7.org/CodeSystem/v3-ActCode", ["code"] = "IMP" },
                         ["subject"] = new JsonObject { ["reference"] = "Patient/" + patientId },
-                        ["period"] = new JsonObject { ["start"] = now.AddDays(-3).ToString("o", CultureInfo.InvariantCulture), ["end"] = now.ToString("o", CultureInfo.InvariantCulture) },
+                        ["period"] = new JsonObject { ["start"] = end.AddDays(-3).ToString("o", CultureInfo.InvariantCulture), ["end"] = end.ToString("o", CultureInfo.InvariantCulture) },
                     },
                     ["request"] = new JsonObject { ["method"] = "PUT", ["url"] = "Encounter/" + encounterId },
                     ["response"] = new JsonObject { ["status"] = "200" },

@@ -27,9 +27,19 @@ namespace Engagement.Measures.AzureStorage;
 public sealed class TableEngagementStore(StorageClients storage, IOptions<MeasuresOptions> options) : IEngagementRecorder
 {
     private const string None = "-";
+    private const int MaxRemembered = 100_000;
     private readonly TableClient table = storage.Tables.GetTableClient(options.Value.TableName);
     private readonly ConcurrentDictionary<string, bool> knownPartitions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, RunCohort> runs = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Events this process has recorded (or found recorded), by partition and id: a repeat is answered without storage.
+    /// The follow-up's send step records its run's <c>engaged</c> event at every send (counted once); without this
+    /// each repeat cost a bucket read, a failing transaction and an event read (docs/performance.md, storage
+    /// operations per step). Bounded: cleared when it grows past <see cref="MaxRemembered"/>, after which a repeat
+    /// falls back to the table's own de-duplication.
+    /// </summary>
+    private readonly ConcurrentDictionary<string, bool> remembered = new(StringComparer.Ordinal);
     private volatile bool created;
 
     public async Task RememberRunAsync(string instanceId, RunCohort cohort, CancellationToken cancellationToken)
@@ -110,6 +120,10 @@ public sealed class TableEngagementStore(StorageClients storage, IOptions<Measur
             {
                 await table.SubmitTransactionAsync(actions, cancellationToken);
                 recorded.UnionWith(chunk);
+                foreach (var e in chunk)
+                {
+                    Remember(Memo(partition, e));
+                }
             }
             catch (TableTransactionFailedException ex) when (ex.Status is (int)HttpStatusCode.Conflict or (int)HttpStatusCode.PreconditionFailed or (int)HttpStatusCode.BadRequest or (int)HttpStatusCode.NotFound)
             {
@@ -136,6 +150,12 @@ public sealed class TableEngagementStore(StorageClients storage, IOptions<Measur
     {
         var day = DayOf(e.OccurredAt);
         var partition = Partition(day, e.Protocol!);
+        var memo = Memo(partition, e);
+        if (remembered.ContainsKey(memo))
+        {
+            return false; // recorded before by this process
+        }
+
         await RememberPartitionAsync(day, e.Protocol!, cancellationToken);
         var eventRow = EventRow(e, partition);
         var bucketKey = BucketKey(e.Questionnaire!, e.AgeBand!, e.Language!, e.Channel!);
@@ -151,12 +171,14 @@ public sealed class TableEngagementStore(StorageClients storage, IOptions<Measur
             try
             {
                 await table.SubmitTransactionAsync([new(TableTransactionActionType.Add, eventRow), bucketAction], cancellationToken);
+                Remember(memo);
                 return true;
             }
             catch (TableTransactionFailedException ex) when (ex.Status is (int)HttpStatusCode.Conflict or (int)HttpStatusCode.PreconditionFailed or (int)HttpStatusCode.BadRequest or (int)HttpStatusCode.NotFound)
             {
                 if ((await table.GetEntityIfExistsAsync<TableEntity>(partition, eventRow.RowKey, ["Kind"], cancellationToken)).HasValue)
                 {
+                    Remember(memo);
                     return false; // recorded before: a retry or a redelivery
                 }
 
@@ -192,6 +214,18 @@ public sealed class TableEngagementStore(StorageClients storage, IOptions<Measur
         ["Score"] = e.Score is { } s ? (double)s : null,
         ["TaskId"] = e.TaskId,
     };
+
+    private static string Memo(string partition, EngagementEvent e) => partition + "\u001f" + e.Id;
+
+    private void Remember(string memo)
+    {
+        if (remembered.Count >= MaxRemembered)
+        {
+            remembered.Clear();
+        }
+
+        remembered[memo] = true;
+    }
 
     /// <summary>Every bucket of the period (days <paramref name="from"/> to <paramref name="to"/> inclusive), optionally one protocol.</summary>
     public async Task<IReadOnlyList<BucketRow>> ReadBucketsAsync(DateOnly from, DateOnly to, string? protocol, CancellationToken cancellationToken)
