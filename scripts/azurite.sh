@@ -4,6 +4,8 @@
 #   scripts/azurite.sh stop DATA_DIR
 # Ports default to free ones; the pid is kept in DATA_DIR/azurite.pid so `stop` ends exactly that process.
 # `start` again with the same DATA_DIR and ports restarts it with its data (the reliability suite's storage outage).
+# AZURITE_IN_MEMORY=1 keeps the data in memory only (--inMemoryPersistence; DATA_DIR then holds the pid and log): disk
+# persistence rewrites the whole database as it grows and stalls every request alike (the soak, docs/performance.md).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cmd="${1:?start|stop}"; data="${2:?data dir}"
@@ -18,8 +20,10 @@ case "$cmd" in
     if [ ! -x "$root/node_modules/.bin/azurite" ]; then
       (cd "$root" && npm ci --no-audit --no-fund --loglevel=error >&2)
     fi
+    persistence=(--location "$data")
+    [ "${AZURITE_IN_MEMORY:-}" = 1 ] && persistence=(--inMemoryPersistence)
     nohup "$root/node_modules/.bin/azurite" --silent --skipApiVersionCheck --disableProductStyleUrl --loose \
-      --location "$data" --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 \
+      "${persistence[@]}" --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 \
       --blobPort "$blob" --queuePort "$queue" --tablePort "$table" >"$data/azurite.log" 2>&1 &
     echo $! >"$data/azurite.pid"
     for _ in $(seq 1 100); do

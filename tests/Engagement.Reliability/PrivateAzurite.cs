@@ -6,8 +6,10 @@ namespace Engagement.Reliability;
 /// <summary>
 /// An Azurite of the test's own (<c>scripts/azurite.sh</c>), with its own data folder and free loopback ports, so it
 /// can be stopped and started again — same folder, same ports — without touching the shared test Azurite.
+/// <paramref name="inMemory"/>: data in memory only (<c>AZURITE_IN_MEMORY=1</c>), for long runs where disk persistence
+/// would rewrite the growing database and stall every request (it is then lost when Azurite stops).
 /// </summary>
-public sealed class PrivateAzurite : IAsyncDisposable
+public sealed class PrivateAzurite(bool inMemory = false) : IAsyncDisposable
 {
     private readonly int[] ports = [TestEnvironment.FreeTcpPort(), TestEnvironment.FreeTcpPort(), TestEnvironment.FreeTcpPort()];
 
@@ -16,6 +18,9 @@ public sealed class PrivateAzurite : IAsyncDisposable
     public string ConnectionString { get; private set; } = string.Empty;
 
     public bool IsRunning { get; private set; }
+
+    /// <summary>The Azurite process id while it runs (from the pid file <c>azurite.sh</c> keeps), otherwise null.</summary>
+    public int? ProcessId => IsRunning && int.TryParse(File.Exists(Path.Combine(DataFolder, "azurite.pid")) ? File.ReadAllText(Path.Combine(DataFolder, "azurite.pid")).Trim() : null, out var pid) ? pid : null;
 
     /// <summary>Starts Azurite (again) on the same data folder and ports; returns the connection string.</summary>
     public async Task<string> StartAsync()
@@ -46,7 +51,7 @@ public sealed class PrivateAzurite : IAsyncDisposable
         }
     }
 
-    private static async Task<string> ScriptAsync(params string[] args)
+    private async Task<string> ScriptAsync(params string[] args)
     {
         var info = new ProcessStartInfo("bash", [Path.Combine(TestEnvironment.RepoRoot, "scripts", "azurite.sh"), .. args])
         {
@@ -54,6 +59,11 @@ public sealed class PrivateAzurite : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (inMemory)
+        {
+            info.Environment["AZURITE_IN_MEMORY"] = "1";
+        }
+
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

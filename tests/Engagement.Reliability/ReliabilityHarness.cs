@@ -292,68 +292,91 @@ public sealed class ReliabilityHarness : IAsyncDisposable
     /// demographics, so PHI scans have something to look for). <paramref name="dischargedAt"/> sets the Encounter's
     /// end (the protocol's anchor) instead of now.
     /// </summary>
-    public static string Notification(string subscription, long eventNumber, string patientId, string encounterId, Demographics? who = null, DateTimeOffset? dischargedAt = null)
+    public static string Notification(string subscription, long eventNumber, string patientId, string encounterId, Demographics? who = null, DateTimeOffset? dischargedAt = null) =>
+        TopicNotification(subscription, "http://hl7.org/SubscriptionTopic/encounter-complete", eventNumber,
+            Encounter(encounterId, patientId, "finished", "1", dischargedAt), (who ?? Demographics.For(patientId)).Patient(patientId));
+
+    /// <summary>
+    /// An inpatient Encounter of the patient, <paramref name="status"/> (finished: ending at <paramref name="endedAt"/>,
+    /// default now, after 3 days).
+    /// </summary>
+    public static JsonObject Encounter(string encounterId, string patientId, string status, string versionId, DateTimeOffset? endedAt = null)
     {
-        who ??= Demographics.For(patientId);
+        var end = endedAt ?? DateTimeOffset.UtcNow;
+        var period = new JsonObject { ["start"] = end.AddDays(-3).ToString("o", CultureInfo.InvariantCulture) };
+        if (status == "finished")
+        {
+            period["end"] = end.ToString("o", CultureInfo.InvariantCulture);
+        }
+
+        return new JsonObject
+        {
+            ["resourceType"] = "Encounter",
+            ["id"] = encounterId,
+            ["meta"] = new JsonObject { ["versionId"] = versionId },
+            ["status"] = status,
+            ["class"] = new JsonObject { ["system"] = "http://terminology.hl7.org/CodeSystem/v3-ActCode", ["code"] = "IMP" },
+            ["subject"] = new JsonObject { ["reference"] = "Patient/" + patientId },
+            ["period"] = period,
+        };
+    }
+
+    /// <summary>
+    /// A backport full-resource event notification of <paramref name="topic"/>: event <paramref name="eventNumber"/>
+    /// of <paramref name="subscription"/>, whose focus is the first resource; the others are sent along (the
+    /// additional context, e.g. the Patient of an Encounter).
+    /// </summary>
+    public static string TopicNotification(string subscription, string topic, long eventNumber, params JsonObject[] resources)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(resources.Length);
         var now = DateTimeOffset.UtcNow;
-        var end = dischargedAt ?? now;
         var n = eventNumber.ToString(CultureInfo.InvariantCulture);
-        var bundle = new JsonObject
+        string Url(JsonObject r) => $"https://ehr.example.org/fhir/{(string)r["resourceType"]!}/{(string)r["id"]!}";
+        var notificationEvent = new JsonArray(
+            new JsonObject { ["name"] = "event-number", ["valueString"] = n },
+            new JsonObject { ["name"] = "timestamp", ["valueInstant"] = now.ToString("o", CultureInfo.InvariantCulture) },
+            new JsonObject { ["name"] = "focus", ["valueReference"] = new JsonObject { ["reference"] = Url(resources[0]) } });
+        foreach (var context in resources.Skip(1))
+        {
+            notificationEvent.Add(new JsonObject { ["name"] = "additional-context", ["valueReference"] = new JsonObject { ["reference"] = Url(context) } });
+        }
+
+        var entries = new JsonArray(
+            new JsonObject
+            {
+                ["fullUrl"] = "urn:uuid:" + Guid.NewGuid(),
+                ["resource"] = new JsonObject
+                {
+                    ["resourceType"] = "Parameters",
+                    ["parameter"] = new JsonArray(
+                        new JsonObject { ["name"] = "subscription", ["valueReference"] = new JsonObject { ["reference"] = "https://ehr.example.org/fhir/Subscription/" + subscription } },
+                        new JsonObject { ["name"] = "topic", ["valueCanonical"] = topic },
+                        new JsonObject { ["name"] = "status", ["valueCode"] = "active" },
+                        new JsonObject { ["name"] = "type", ["valueCode"] = "event-notification" },
+                        new JsonObject { ["name"] = "events-since-subscription-start", ["valueString"] = n },
+                        new JsonObject { ["name"] = "notification-event", ["part"] = notificationEvent }),
+                },
+                ["request"] = new JsonObject { ["method"] = "GET", ["url"] = $"https://ehr.example.org/fhir/Subscription/{subscription}/$status" },
+                ["response"] = new JsonObject { ["status"] = "200" },
+            });
+        foreach (var resource in resources)
+        {
+            entries.Add(new JsonObject
+            {
+                ["fullUrl"] = Url(resource),
+                ["resource"] = resource,
+                ["request"] = new JsonObject { ["method"] = "PUT", ["url"] = $"{(string)resource["resourceType"]!}/{(string)resource["id"]!}" },
+                ["response"] = new JsonObject { ["status"] = "200" },
+            });
+        }
+
+        return new JsonObject
         {
             ["resourceType"] = "Bundle",
             ["type"] = "history",
             ["timestamp"] = now.ToString("o", CultureInfo.InvariantCulture),
-            ["entry"] = new JsonArray(
-                new JsonObject
-                {
-                    ["fullUrl"] = "urn:uuid:" + Guid.NewGuid(),
-                    ["resource"] = new JsonObject
-                    {
-                        ["resourceType"] = "Parameters",
-                        ["parameter"] = new JsonArray(
-                            new JsonObject { ["name"] = "subscription", ["valueReference"] = new JsonObject { ["reference"] = "https://ehr.example.org/fhir/Subscription/" + subscription } },
-                            new JsonObject { ["name"] = "topic", ["valueCanonical"] = "http://hl7.org/SubscriptionTopic/encounter-complete" },
-                            new JsonObject { ["name"] = "status", ["valueCode"] = "active" },
-                            new JsonObject { ["name"] = "type", ["valueCode"] = "event-notification" },
-                            new JsonObject { ["name"] = "events-since-subscription-start", ["valueString"] = n },
-                            new JsonObject
-                            {
-                                ["name"] = "notification-event",
-                                ["part"] = new JsonArray(
-                                    new JsonObject { ["name"] = "event-number", ["valueString"] = n },
-                                    new JsonObject { ["name"] = "timestamp", ["valueInstant"] = now.ToString("o", CultureInfo.InvariantCulture) },
-                                    new JsonObject { ["name"] = "focus", ["valueReference"] = new JsonObject { ["reference"] = "https://ehr.example.org/fhir/Encounter/" + encounterId } },
-                                    new JsonObject { ["name"] = "additional-context", ["valueReference"] = new JsonObject { ["reference"] = "https://ehr.example.org/fhir/Patient/" + patientId } }),
-                            }),
-                    },
-                    ["request"] = new JsonObject { ["method"] = "GET", ["url"] = $"https://ehr.example.org/fhir/Subscription/{subscription}/$status" },
-                    ["response"] = new JsonObject { ["status"] = "200" },
-                },
-                new JsonObject
-                {
-                    ["fullUrl"] = "https://ehr.example.org/fhir/Encounter/" + encounterId,
-                    ["resource"] = new JsonObject
-                    {
-                        ["resourceType"] = "Encounter",
-                        ["id"] = encounterId,
-                        ["meta"] = new JsonObject { ["versionId"] = "1" },
-                        ["status"] = "finished",
-                        ["class"] = new JsonObject { ["system"] = "http://terminology.hl7.org/CodeSystem/v3-ActCode", ["code"] = "IMP" },
-                        ["subject"] = new JsonObject { ["reference"] = "Patient/" + patientId },
-                        ["period"] = new JsonObject { ["start"] = end.AddDays(-3).ToString("o", CultureInfo.InvariantCulture), ["end"] = end.ToString("o", CultureInfo.InvariantCulture) },
-                    },
-                    ["request"] = new JsonObject { ["method"] = "PUT", ["url"] = "Encounter/" + encounterId },
-                    ["response"] = new JsonObject { ["status"] = "200" },
-                },
-                new JsonObject
-                {
-                    ["fullUrl"] = "https://ehr.example.org/fhir/Patient/" + patientId,
-                    ["resource"] = who.Patient(patientId),
-                    ["request"] = new JsonObject { ["method"] = "PUT", ["url"] = "Patient/" + patientId },
-                    ["response"] = new JsonObject { ["status"] = "200" },
-                }),
-        };
-        return bundle.ToJsonString();
+            ["entry"] = entries,
+        }.ToJsonString();
     }
 }
 

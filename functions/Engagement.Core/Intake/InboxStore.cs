@@ -142,6 +142,19 @@ public sealed class InboxStore
         return items;
     }
 
+    /// <summary>Whether a row of <paramref name="source"/> acknowledged between <paramref name="from"/> and <paramref name="before"/> is not yet processed.</summary>
+    public async Task<bool> HasUnprocessedAsync(string source, DateTimeOffset from, DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        await EnsureTableAsync(cancellationToken);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {source} and Status eq {Pending} and ReceivedAt ge {from} and ReceivedAt lt {before}");
+        await foreach (var _ in table.QueryAsync<TableEntity>(filter, maxPerPage: 1, select: ["RowKey"], cancellationToken: cancellationToken))
+        {
+            return true;
+        }
+
+        return false;
+    }
+
     private static InboxItem ToItem(TableEntity row) => new(
         row.PartitionKey,
         row.RowKey,

@@ -19,6 +19,7 @@ public sealed class IntakeProcessor(
     InboxStore inbox,
     EventJournal journal,
     SubscriptionStateStore states,
+    IntakeBacklog backlog,
     SourceRegistry sources,
     SourceFhirClients fhirClients,
     IEventRouter router,
@@ -182,7 +183,12 @@ public sealed class IntakeProcessor(
     {
         var fetch = retryDeclared;
         var grace = options.CurrentValue.GapGracePeriod;
-        if (state.HasOverdueMissing(now, grace))
+
+        // While our own backlog is older than the grace period, a missing number may be a notification we acknowledged
+        // and have not processed yet: not a gap. It is declared once intake has caught up (on a later notification or
+        // by the sweeper), if it is still missing then.
+        if (state.HasOverdueMissing(now, grace)
+            && !(state.HasOverdueUndeclared(now, grace) && await backlog.IsBehindAsync(context.Name, now - grace, cancellationToken)))
         {
             var before = state.GapsFound;
             state = await states.UpdateAsync(context.Name, state.Subscription, s => s.HasOverdueMissing(now, grace) ? s.Declare() : s, cancellationToken);

@@ -15,6 +15,7 @@ public static class IntakeServiceCollectionExtensions
         services.AddSingleton<SourceRegistry>();
         services.AddSingleton<InboundGate>();
         services.AddSingleton<InboxStore>();
+        services.AddSingleton<IntakeBacklog>();
         services.AddSingleton<IntakeQueue>();
         services.AddSingleton<EventJournal>();
         services.AddSingleton<SubscriptionStateStore>();

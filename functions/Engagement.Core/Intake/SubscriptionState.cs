@@ -152,6 +152,10 @@ public sealed record SubscriptionState(
     public bool HasOverdueMissing(DateTimeOffset now, TimeSpan grace) =>
         Missing.Count > 0 && (MissingSince is not { } since || now - since >= grace);
 
+    /// <summary>Whether a missing number not declared yet has waited out the grace period (the next step would declare it).</summary>
+    public bool HasOverdueUndeclared(DateTimeOffset now, TimeSpan grace) =>
+        HasOverdueMissing(now, grace) && Missing.Except(Declared ?? []).Any();
+
     /// <summary>Every missing number not declared yet becomes a gap (counted once in <see cref="GapsFound"/>).</summary>
     public SubscriptionState Declare()
     {

@@ -58,8 +58,11 @@ public sealed class SubscriptionStateTests
             .Observe(Notification("event-notification", 1, 1), Now)
             .Observe(Notification("event-notification", 5, 5), Now);
         Assert.True(state.HasOverdueMissing(Now.AddSeconds(30), TimeSpan.FromSeconds(30)));
+        Assert.True(state.HasOverdueUndeclared(Now.AddSeconds(30), TimeSpan.FromSeconds(30)));
+        Assert.False(state.HasOverdueUndeclared(Now.AddSeconds(29), TimeSpan.FromSeconds(30)));
 
         state = state.Declare().Declare();
+        Assert.False(state.HasOverdueUndeclared(Now.AddSeconds(30), TimeSpan.FromSeconds(30))); // nothing left to declare
         Assert.Equal(3, state.GapsFound); // declared once, however often the sweeper looks
         Assert.Equal([(2L, 4L)], state.MissingRanges());
 

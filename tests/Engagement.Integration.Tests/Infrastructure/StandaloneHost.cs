@@ -62,6 +62,9 @@ public sealed class StandaloneHost : IAsyncDisposable
 
     public bool IsRunning => process is { HasExited: false };
 
+    /// <summary>The host process's id while it runs (for /proc readings such as its RSS), otherwise null.</summary>
+    public int? ProcessId => process is { HasExited: false } ? process.Id : null;
+
     /// <summary>Starts the process and waits until <c>/api/health</c> answers (200, or any status if <paramref name="requireHealthy"/> is false).</summary>
     public async Task StartAsync(bool requireHealthy = true, TimeSpan? timeout = null)
     {

@@ -1,0 +1,36 @@
+using System.Collections.Concurrent;
+
+namespace Engagement.Intake;
+
+/// <summary>
+/// Whether intake is behind at a source: a delivery acknowledged before a given moment (and within
+/// <see cref="StuckAfter"/>) is still unprocessed in the inbox. Gap detection asks before it declares a missing event
+/// number a gap: while our own backlog is older than the grace period, the missing number may be a notification we
+/// acknowledged and have not processed yet (the soak found thousands of such "gaps", each fetched from the EHR through
+/// <c>$events</c> when it has a FHIR base URL). The answer is cached for <see cref="CacheFor"/> per source: it is
+/// asked for every processed notification while numbers are overdue.
+/// </summary>
+public sealed class IntakeBacklog(InboxStore inbox, TimeProvider time)
+{
+    /// <summary>How long one answer is reused.</summary>
+    public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
+
+    /// <summary>A row unprocessed for longer than this is taken for stuck (its source removed, a poison body), not for backlog.</summary>
+    public static readonly TimeSpan StuckAfter = TimeSpan.FromHours(1);
+
+    private readonly ConcurrentDictionary<string, (DateTimeOffset At, bool Behind)> answers = new(StringComparer.Ordinal);
+
+    /// <summary>True when a delivery from <paramref name="source"/> acknowledged before <paramref name="acknowledgedBefore"/> is still unprocessed.</summary>
+    public async Task<bool> IsBehindAsync(string source, DateTimeOffset acknowledgedBefore, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (answers.TryGetValue(source, out var cached) && now - cached.At < CacheFor)
+        {
+            return cached.Behind;
+        }
+
+        var behind = await inbox.HasUnprocessedAsync(source, now - StuckAfter, acknowledgedBefore, cancellationToken);
+        answers[source] = (now, behind);
+        return behind;
+    }
+}
