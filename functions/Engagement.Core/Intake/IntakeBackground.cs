@@ -23,6 +23,7 @@ public sealed class IntakeQueueListener(IntakeQueue queue, IntakeProcessor proce
         {
             try
             {
+                var nextSend = queue.NextSend; // taken before receiving: a send during the receive ends the wait below
                 var messages = await queue.ReceiveAsync(16, options.Value.QueueVisibilityTimeout, stoppingToken);
                 idle = messages.Length > 0 ? TimeSpan.FromMilliseconds(50) : TimeSpan.FromMilliseconds(Math.Min(idle.TotalMilliseconds * 2, 1000));
                 await Parallel.ForEachAsync(messages, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = stoppingToken }, async (message, ct) =>
@@ -44,7 +45,8 @@ public sealed class IntakeQueueListener(IntakeQueue queue, IntakeProcessor proce
                 });
                 if (messages.Length == 0)
                 {
-                    await Task.Delay(idle, stoppingToken);
+                    await Task.WhenAny(nextSend, Task.Delay(idle, stoppingToken));
+                    stoppingToken.ThrowIfCancellationRequested();
                 }
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
