@@ -275,6 +275,8 @@ public sealed class SoakTests
         });
 
         // --- the sampler ------------------------------------------------------------------------------------------------
+        // Each sample is appended to the CSV as it is taken, so a long run that is stopped still leaves its figures.
+        await File.WriteAllLinesAsync(EnsureDirectory(csv), [SoakSample.CsvHeader]);
         var samples = new List<SoakSample>();
         var stopSampling = new CancellationTokenSource();
         var sampler = Task.Run(async () =>
@@ -312,13 +314,16 @@ public sealed class SoakTests
                 var (workItems, control) = await storage.DurableQueuesAsync();
                 var intake = await storage.IntakeQueueAsync();
                 Array.Sort(latencies);
+                var sample = new SoakSample(
+                    Math.Round(Now(), 1), RssMb(pid), latencies.Length - notOk, notOk,
+                    Percentile(latencies, 0.50), Percentile(latencies, 0.99), latencies.Length == 0 ? double.NaN : latencies[^1],
+                    intake, inbox, outbox, workItems, control, Volatile.Read(ref responses201), LoadAverage(), RssMb(azuritePid));
                 lock (samples)
                 {
-                    samples.Add(new SoakSample(
-                        Math.Round(Now(), 1), RssMb(pid), latencies.Length - notOk, notOk,
-                        Percentile(latencies, 0.50), Percentile(latencies, 0.99), latencies.Length == 0 ? double.NaN : latencies[^1],
-                        intake, inbox, outbox, workItems, control, Volatile.Read(ref responses201), LoadAverage(), RssMb(azuritePid)));
+                    samples.Add(sample);
                 }
+
+                await File.AppendAllLinesAsync(csv, [sample.ToCsv()]);
             }
         });
 
@@ -327,9 +332,20 @@ public sealed class SoakTests
         await WaitUntilAsync(() => Interlocked.Read(ref inflight) == 0, TimeSpan.FromSeconds(90));
         var loadEnd = Now();
 
-        // The EHR retries what was not acknowledged (a 503 means "try again later").
+        // The plot of the load phase now (drawn again with the drain at the end), so a run stopped while draining keeps it.
+        var title = string.Create(CultureInfo.InvariantCulture,
+            $"Soak {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC: {seconds / 60:0.#} min at {rate:0.#}/s (1 in {dischargeEvery} a discharge), {Environment.ProcessorCount} cores");
+        List<SoakSample> loadSamples;
+        lock (samples)
+        {
+            loadSamples = [.. samples];
+        }
+
+        await SoakChart.RenderPngAsync(SoakChart.Html(title, loadSamples, loadEnd), png, SoakChart.HeightOf());
+
+        // The EHR retries what was not acknowledged (a 503 means "try again later"), 8 at a time, each up to 20 times.
         var retries = new ConcurrentDictionary<string, int>();
-        while (refused.TryDequeue(out var retry))
+        await Parallel.ForEachAsync(refused, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (retry, ct) =>
         {
             HttpStatusCode? status = null;
             for (var attempt = 0; attempt < 20; attempt++)
@@ -340,11 +356,11 @@ public sealed class SoakTests
                     break;
                 }
 
-                await Task.Delay(1000);
+                await Task.Delay(1000, ct);
             }
 
             retries.AddOrUpdate(status is { } st ? ((int)st).ToString(CultureInfo.InvariantCulture) : "no answer", 1, (_, c) => c + 1);
-        }
+        });
 
         // Drain: the backlog goes to zero while the patients go on answering.
         var drainStart = Now();
@@ -420,9 +436,8 @@ public sealed class SoakTests
         string Round(double v) => double.IsNaN(v) ? "n/a" : v.ToString("0.#", CultureInfo.InvariantCulture);
         string Group(IEnumerable<KeyValuePair<string, int>> g) => string.Join(", ", g.OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => $"{a.Key} × {a.Value}"));
 
-        await File.WriteAllLinesAsync(EnsureDirectory(csv), [SoakSample.CsvHeader, .. snapshot.Select(s => s.ToCsv())]);
-        var title = string.Create(CultureInfo.InvariantCulture,
-            $"Soak {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC: {seconds / 60:0.#} min at {rate:0.#}/s (1 in {dischargeEvery} a discharge), {Environment.ProcessorCount} cores, load avg {Round(load.DefaultIfEmpty(double.NaN).Average())}");
+        await File.WriteAllLinesAsync(csv, [SoakSample.CsvHeader, .. snapshot.Select(s => s.ToCsv())]);
+        title += string.Create(CultureInfo.InvariantCulture, $", load avg {Round(load.DefaultIfEmpty(double.NaN).Average())}");
         var pngProblem = await SoakChart.RenderPngAsync(SoakChart.Html(title, snapshot, loadEnd), png, SoakChart.HeightOf());
 
         ReliabilityRun.Record("Soak", [
