@@ -24,6 +24,8 @@ public class QuestionnaireBenchmarks
     private QuestionnaireResponse _response = null!;
     private QuestionnaireEngine _engine = null!;
     private QuestionnaireResponseValidator _validator = null!;
+    private QuestionnaireScorer _scorer = null!;
+    private QuestionnaireResponse _scored = null!;
     private Validator _firely = null!;
 
     [GlobalSetup]
@@ -33,7 +35,9 @@ public class QuestionnaireBenchmarks
         _response = Load<QuestionnaireResponse>(Path.Combine(AppContext.BaseDirectory, "QuestionnaireResponse-phq-9-moderate.json"));
         _engine = new QuestionnaireEngine();
         _validator = new QuestionnaireResponseValidator();
+        _scorer = new QuestionnaireScorer();
         var ours = _engine.Process(_phq9, _response);
+        _scored = ours.Scored!;
         if (!ours.IsValid || ours.TotalScore != 11m)
         {
             throw new InvalidOperationException("The PHQ-9 fixture should be valid with total 11.");
@@ -50,6 +54,12 @@ public class QuestionnaireBenchmarks
 
     [Benchmark(Description = "ours: validate only")]
     public OperationOutcome OursValidate() => _validator.Validate(_phq9, _response);
+
+    [Benchmark(Description = "ours: score only (copy, weights, calculatedExpression)")]
+    public ScoreResult OursScore() => _scorer.Score(_phq9, _response);
+
+    [Benchmark(Description = "ours: red flags only")]
+    public IReadOnlyList<RaisedRedFlag> OursRedFlags() => RedFlagEvaluator.Evaluate(_phq9, _scored, 11m);
 
     [Benchmark(Description = "Firely.Fhir.Validation: core QuestionnaireResponse profile")]
     public OperationOutcome FirelyCoreProfile() => _firely.Validate(_response, CoreProfile);

@@ -9,7 +9,11 @@ namespace Engagement.Outcomes;
 /// A compiled FHIRPath expression with its original text (the text tells which SDC variables it needs) and the
 /// root-item lookups that were lifted out of it (see <see cref="FhirPathRuntime"/>).
 /// </summary>
-internal sealed record FhirPathExpression(string Text, CompiledExpression Compiled, IReadOnlyList<KeyValuePair<string, string>> ItemLookups);
+internal sealed record FhirPathExpression(string Text, CompiledExpression Compiled, IReadOnlyList<KeyValuePair<string, string>> ItemLookups)
+{
+    /// <summary>The same expression for <see cref="NativeFhirPath"/>, when it is inside that subset.</summary>
+    public NativeFhirPath.Path? Native { get; init; }
+}
 
 /// <summary>
 /// Firely's FHIRPath engine, compiled once per expression text and shared (compiled delegates are stateless).
@@ -38,7 +42,7 @@ internal static partial class FhirPathRuntime
                     lookups.Add(new KeyValuePair<string, string>(name, match.Groups[1].Value));
                     return "%" + name;
                 });
-                return new FhirPathExpression(text, Compiler.Compile(rewritten), lookups);
+                return new FhirPathExpression(text, Compiler.Compile(rewritten), lookups) { Native = NativeFhirPath.TryCompile(text) };
             });
         }
         catch (Exception ex) when (ex is FormatException or ArgumentException or InvalidOperationException)
