@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using Azure;
 using Azure.Data.Tables;
@@ -6,10 +7,20 @@ using Microsoft.Extensions.Options;
 
 namespace Engagement.Intake;
 
-/// <summary><c>{prefix}Subscriptions</c>: partition = source, row = hash of the subscription reference; optimistic updates.</summary>
+/// <summary>
+/// <c>{prefix}Subscriptions</c>: partition = source, row = hash of the subscription reference; optimistic updates.
+/// <para>
+/// Group commit: every notification of a subscription changes its one state row, and intake processes several
+/// notifications at once. Changes to the same row that meet in this process are applied together — one read, each
+/// change in arrival order, one ETag-checked write — and each caller gets the state as it was after its own change,
+/// once the write that holds it has succeeded. Without this, concurrent processors lost the ETag race to each other and
+/// retried (the soak, docs/reliability.md). Other instances still meet at the ETag.
+/// </para>
+/// </summary>
 public sealed class SubscriptionStateStore(StorageClients storage, IOptions<IntakeOptions> options)
 {
     private readonly TableClient table = storage.Tables.GetTableClient(options.Value.SubscriptionsTable);
+    private readonly ConcurrentDictionary<string, Batch> batches = new(StringComparer.Ordinal);
     private volatile bool ready;
 
     /// <summary>Applies <paramref name="change"/> to the current state (ETag-checked, retried on a concurrent writer).</summary>
@@ -18,30 +29,118 @@ public sealed class SubscriptionStateStore(StorageClients storage, IOptions<Inta
         ArgumentNullException.ThrowIfNull(change);
         await EnsureAsync(cancellationToken);
         var key = IntakeKeys.For(subscription);
+        var batch = batches.GetOrAdd(source + "\n" + key, _ => new Batch());
+        var done = new TaskCompletionSource<SubscriptionState>(TaskCreationOptions.RunContinuationsAsynchronously);
+        bool lead;
+        lock (batch)
+        {
+            batch.Waiting.Add((change, done));
+            lead = !batch.Writing;
+            batch.Writing = true;
+        }
+
+        if (lead)
+        {
+            _ = Task.Run(() => WriteAllAsync(batch, source, subscription, key), CancellationToken.None);
+        }
+
+        return await done.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Writes what is waiting, batch after batch, until nothing is; one writer per row at a time.</summary>
+    private async Task WriteAllAsync(Batch batch, string source, string subscription, string key)
+    {
+        while (true)
+        {
+            List<(Func<SubscriptionState, SubscriptionState> Change, TaskCompletionSource<SubscriptionState> Done)> changes;
+            lock (batch)
+            {
+                if (batch.Waiting.Count == 0)
+                {
+                    batch.Writing = false;
+                    return;
+                }
+
+                changes = [.. batch.Waiting];
+                batch.Waiting.Clear();
+            }
+
+            try
+            {
+                var outcomes = await WriteAsync(source, subscription, key, changes.ConvertAll(c => c.Change));
+                for (var i = 0; i < changes.Count; i++)
+                {
+                    if (outcomes[i].Failure is { } failure)
+                    {
+                        changes[i].Done.TrySetException(failure);
+                    }
+                    else
+                    {
+                        changes[i].Done.TrySetResult(outcomes[i].State!);
+                    }
+                }
+            }
+            catch (Exception ex)
+            {
+                foreach (var (_, waiting) in changes)
+                {
+                    waiting.TrySetException(ex);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Applies the changes in order in one write; each gets the state after it, or the exception it threw (a change that
+    /// throws is left out, as it would have been alone).
+    /// </summary>
+    private async Task<(SubscriptionState? State, Exception? Failure)[]> WriteAsync(string source, string subscription, string key, List<Func<SubscriptionState, SubscriptionState>> changes)
+    {
         for (var attempt = 0; ; attempt++)
         {
-            var row = await table.GetEntityIfExistsAsync<TableEntity>(source, key, cancellationToken: cancellationToken);
+            var row = await table.GetEntityIfExistsAsync<TableEntity>(source, key);
+            var states = new (SubscriptionState? State, Exception? Failure)[changes.Count];
             var current = row.HasValue ? FromEntity(row.Value!) : SubscriptionState.New(source, subscription);
-            var next = change(current);
-            var entity = ToEntity(next, key);
+            for (var i = 0; i < changes.Count; i++)
+            {
+                try
+                {
+                    current = changes[i](current);
+                    states[i] = (current, null);
+                }
+                catch (Exception ex)
+                {
+                    states[i] = (null, ex);
+                }
+            }
+
+            var entity = ToEntity(current, key);
             try
             {
                 if (row.HasValue)
                 {
-                    await table.UpdateEntityAsync(entity, row.Value!.ETag, TableUpdateMode.Replace, cancellationToken);
+                    await table.UpdateEntityAsync(entity, row.Value!.ETag, TableUpdateMode.Replace);
                 }
                 else
                 {
-                    await table.AddEntityAsync(entity, cancellationToken);
+                    await table.AddEntityAsync(entity);
                 }
 
-                return next;
+                return states;
             }
             catch (RequestFailedException ex) when (ex.Status is (int)HttpStatusCode.PreconditionFailed or (int)HttpStatusCode.Conflict && attempt < 20)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(10 * (attempt + 1)), cancellationToken);
+                await Task.Delay(TimeSpan.FromMilliseconds(10 * (attempt + 1)));
             }
         }
+    }
+
+    /// <summary>Changes to one row waiting for its writer, and whether a writer is running.</summary>
+    private sealed class Batch
+    {
+        public List<(Func<SubscriptionState, SubscriptionState> Change, TaskCompletionSource<SubscriptionState> Done)> Waiting { get; } = [];
+
+        public bool Writing { get; set; }
     }
 
     public async Task<SubscriptionState?> GetAsync(string source, string subscription, CancellationToken cancellationToken)
