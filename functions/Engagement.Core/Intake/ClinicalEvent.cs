@@ -25,6 +25,13 @@ public sealed record ClinicalEvent(
     DateTimeOffset? Timestamp,
     string? ResourceJson)
 {
+    /// <summary>
+    /// Patients the notification carried inline as the event's additional context (full-resource payloads: an
+    /// Encounter's Patient), as JSON. Not journaled: they travel with the event to the router, which keeps them (a
+    /// follow-up needs the patient's time zone, language and contact details). Empty for other deliveries.
+    /// </summary>
+    public IReadOnlyList<string> ContextPatientsJson { get; init; } = [];
+
     /// <summary>Topic events are identified by subscription and event number (the backport IG's identity of an event).</summary>
     public static string TopicEventId(string source, string subscription, long eventNumber) =>
         IntakeKeys.For("topic", source, subscription, eventNumber.ToString(System.Globalization.CultureInfo.InvariantCulture));

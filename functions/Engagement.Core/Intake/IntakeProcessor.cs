@@ -328,7 +328,25 @@ public sealed class IntakeProcessor(
             ClinicalEvent.TopicEventId(context.Name, notification.Subscription, e.Number),
             context.Name, type, id, resource?.Meta?.VersionId ?? reference?.VersionId, kind,
             notification.Subscription, notification.Topic, e.Number, e.Timestamp,
-            kind == ClinicalEventKind.Deleted || resource is null ? null : FhirJson.Serialize(resource));
+            kind == ClinicalEventKind.Deleted || resource is null ? null : FhirJson.Serialize(resource))
+        {
+            ContextPatientsJson = ContextPatients(notification, e),
+        };
+    }
+
+    /// <summary>The Patients the event's additional context points to that the bundle carries (not deleted ones).</summary>
+    private static List<string> ContextPatients(SubscriptionNotification notification, NotificationEvent e)
+    {
+        var patients = new List<string>();
+        foreach (var reference in e.AdditionalContext)
+        {
+            if (notification.FindResource(reference) is Patient { Id.Length: > 0 } patient && notification.MethodFor(patient) != Bundle.HTTPVerb.DELETE)
+            {
+                patients.Add(FhirJson.Serialize(patient));
+            }
+        }
+
+        return patients;
     }
 
     private async System.Threading.Tasks.Task ProcessResourceEventAsync(Context context, InboxItem item, byte[] body, CancellationToken cancellationToken)

@@ -5,6 +5,7 @@ using Engagement.Http;
 using Engagement.Integration.Tests.Infrastructure;
 using Engagement.Integration.Tests.Intake;
 using Engagement.Integration.Tests.Links;
+using Hl7.Fhir.Model;
 using Task = System.Threading.Tasks.Task;
 
 namespace Engagement.Integration.Tests.FollowUp;
@@ -83,6 +84,83 @@ public sealed class PatientArrivesLateTests
         Assert.Equal("sms/es", sent.GetProperty("detail").GetString());
         Assert.Empty(History(run, "no-channel"));
         await CancelAsync(host, run);
+    }
+
+    /// <summary>
+    /// A backport full-resource notification: the Encounter as the focus, the Patient inline as additional context —
+    /// how a topic-based EHR sends a discharge without sending the Patient as an event of its own.
+    /// </summary>
+    private static string DischargeWithPatientInContext(string subscription, long number, Encounter encounter, Patient patient)
+    {
+        const string Base = "https://ehr.example.org/fhir/";
+        var n = number.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var status = new Parameters();
+        status.Add("subscription", new ResourceReference(Base + "Subscription/" + subscription));
+        status.Add("topic", new Canonical("http://hl7.org/SubscriptionTopic/encounter-complete"));
+        status.Add("status", new Code("active"));
+        status.Add("type", new Code("event-notification"));
+        status.Add("events-since-subscription-start", new FhirString(n));
+        status.Parameter.Add(new Parameters.ParameterComponent
+        {
+            Name = "notification-event",
+            Part =
+            [
+                new() { Name = "event-number", Value = new FhirString(n) },
+                new() { Name = "focus", Value = new ResourceReference(Base + "Encounter/" + encounter.Id) },
+                new() { Name = "additional-context", Value = new ResourceReference(Base + "Patient/" + patient.Id) },
+            ],
+        });
+        var bundle = new Bundle
+        {
+            Type = Bundle.BundleType.History,
+            Timestamp = DateTimeOffset.UtcNow,
+            Entry =
+            [
+                new() { FullUrl = "urn:uuid:" + Guid.NewGuid(), Resource = status, Request = new() { Method = Bundle.HTTPVerb.GET, Url = $"Subscription/{subscription}/$status" }, Response = new() { Status = "200" } },
+                new() { FullUrl = Base + "Encounter/" + encounter.Id, Resource = encounter, Request = new() { Method = Bundle.HTTPVerb.PUT, Url = "Encounter/" + encounter.Id }, Response = new() { Status = "200" } },
+                new() { FullUrl = Base + "Patient/" + patient.Id, Resource = patient, Request = new() { Method = Bundle.HTTPVerb.PUT, Url = "Patient/" + patient.Id }, Response = new() { Status = "200" } },
+            ],
+        };
+        return FhirJson.Serialize(bundle);
+    }
+
+    private static async Task NotifyAsync(StandaloneHost host, string body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/api/notifications/ehr1", UriKind.Relative))
+        {
+            Content = new StringContent(body, System.Text.Encoding.UTF8, "application/fhir+json"),
+        };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Secret);
+        using var response = await host.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_Patient_sent_inline_as_the_discharges_additional_context_is_kept_and_reached_but_does_not_replace_one_we_hold()
+    {
+        await using var host = NewHost(); // no FHIR base URL: nothing to read the Patient from
+        await host.StartAsync();
+        var subscription = FollowUpHarness.NewId("sub");
+
+        // Only the notification carries the Patient.
+        var patientId = FollowUpHarness.NewId("pat");
+        await NotifyAsync(host, DischargeWithPatientInContext(subscription, 1,
+            FollowUpHarness.InpatientDischarge(FollowUpHarness.NewId("enc"), patientId, DateTimeOffset.UtcNow), FollowUpHarness.Patient(patientId, "es", "+15555550179")));
+        var run = await Poll.UntilAsync(() => RunAsync(host, patientId), r => History(r, "sent").Any(), TimeSpan.FromSeconds(90), "the check-in to be sent to the Patient from the notification");
+        Assert.Equal("sms/es", History(run, "sent").First().GetProperty("detail").GetString());
+        Assert.Empty(History(run, "patient-unknown"));
+        await PatientStore.WaitUntilStoredAsync(patientId);
+        await CancelAsync(host, run);
+
+        // A Patient we already hold (sent as its own event) is not replaced by the copy in a later notification's context.
+        var known = FollowUpHarness.NewId("pat");
+        await EhrSide.PutAsync(host, "ehr1", Secret, FollowUpHarness.Patient(known, "es", "+15555550180"));
+        await PatientStore.WaitUntilStoredAsync(known);
+        await NotifyAsync(host, DischargeWithPatientInContext(subscription, 2,
+            FollowUpHarness.InpatientDischarge(FollowUpHarness.NewId("enc"), known, DateTimeOffset.UtcNow), FollowUpHarness.Patient(known, "en", "+15555550180")));
+        var second = await Poll.UntilAsync(() => RunAsync(host, known), r => History(r, "sent").Any(), TimeSpan.FromSeconds(90), "the check-in to the known patient");
+        Assert.Equal("sms/es", History(second, "sent").First().GetProperty("detail").GetString());
+        await CancelAsync(host, second);
     }
 
     [Fact]

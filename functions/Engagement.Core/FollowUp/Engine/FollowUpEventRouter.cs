@@ -31,12 +31,20 @@ public sealed class FollowUpEventRouter(
             return;
         }
 
+        foreach (var json in clinicalEvent.ContextPatientsJson)
+        {
+            // The Patient sent along with the event (e.g. an Encounter's), kept when we hold none: one we hold came as
+            // an event of its own, and our store's version ids are ours, so which is newer cannot be told here.
+            var contextPatient = JsonSerializer.Deserialize<Patient>(json, FhirJson.Options)!;
+            await writeBack.RecordPatientSourceAsync(contextPatient.Id!, clinicalEvent.Source, cancellationToken);
+            await store.CreateIfNotExistsAsync(contextPatient, contextPatient.Id, cancellationToken);
+        }
+
         var resource = JsonSerializer.Deserialize<Resource>(clinicalEvent.ResourceJson, FhirJson.Options)!;
         if (resource is Patient patient)
         {
-            await writeBack.RecordPatientSourceAsync(patient.Id ?? clinicalEvent.ResourceId, clinicalEvent.Source, cancellationToken);
             var stored = await store.GetAsync("Patient", patient.Id ?? clinicalEvent.ResourceId, cancellationToken);
-            await store.PutAsync(PatientPreferences.KeepPatientChoices(patient, stored?.Resource as Patient), patient.Id, cancellationToken);
+            await KeepPatientAsync(patient, patient.Id ?? clinicalEvent.ResourceId, clinicalEvent.Source, stored?.Resource as Patient, cancellationToken);
         }
 
         var client = durable.Client
@@ -45,5 +53,12 @@ public sealed class FollowUpEventRouter(
             client, clinicalEvent.Source, resource, eventName: null, clinicalEvent.Timestamp ?? time.GetUtcNow(), cancellationToken);
         logger.LogInformation("Event {EventId} ({ResourceType}/{ResourceId}) started {Count} follow-ups",
             clinicalEvent.EventId, clinicalEvent.ResourceType, clinicalEvent.ResourceId, started.Count);
+    }
+
+    /// <summary>Stores the EHR's Patient, keeping what the patient chose on the engagement page.</summary>
+    private async Task KeepPatientAsync(Patient patient, string id, string source, Patient? stored, CancellationToken cancellationToken)
+    {
+        await writeBack.RecordPatientSourceAsync(id, source, cancellationToken);
+        await store.PutAsync(PatientPreferences.KeepPatientChoices(patient, stored), patient.Id, cancellationToken);
     }
 }
