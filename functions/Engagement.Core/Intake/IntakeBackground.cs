@@ -24,9 +24,10 @@ public sealed class IntakeQueueListener(IntakeQueue queue, IntakeProcessor proce
             try
             {
                 var nextSend = queue.NextSend; // taken before receiving: a send during the receive ends the wait below
-                var messages = await queue.ReceiveAsync(16, options.Value.QueueVisibilityTimeout, stoppingToken);
+                var concurrency = Math.Clamp(options.Value.ProcessingConcurrency, 1, 32);
+                var messages = await queue.ReceiveAsync(32, options.Value.QueueVisibilityTimeout, stoppingToken);
                 idle = messages.Length > 0 ? TimeSpan.FromMilliseconds(50) : TimeSpan.FromMilliseconds(Math.Min(idle.TotalMilliseconds * 2, 1000));
-                await Parallel.ForEachAsync(messages, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = stoppingToken }, async (message, ct) =>
+                await Parallel.ForEachAsync(messages, new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = stoppingToken }, async (message, ct) =>
                 {
                     var items = IntakeWorkItem.ParseMany(message.Body);
                     try

@@ -32,6 +32,14 @@ public sealed class IntakeOptions
     /// <summary>An inbox row still unprocessed this long after it was acknowledged is processed by the sweeper.</summary>
     public TimeSpan RedriveAfter { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Standalone host: how many intake queue messages one process works on at once (the Functions queue trigger's
+    /// <c>batchSize</c> is 16 by default). Processing a notification is a chain of storage round trips, so throughput is
+    /// bound by this rather than by CPU: at 4, a 20 notifications/s soak built a backlog on a machine at load 2
+    /// (docs/reliability.md).
+    /// </summary>
+    public int ProcessingConcurrency { get; set; } = 16;
+
     /// <summary>How long a dequeued intake message stays invisible to other consumers while it is processed.</summary>
     public TimeSpan QueueVisibilityTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
