@@ -10,24 +10,15 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 responses="${1:-100000}"; patients="${2:-30000}"; warm="${3:-20}"; budget="${4:-120}"
 data="$(mktemp -d "${TMPDIR:-/tmp}/engagement-measures.XXXXXX")"
-host_pid=""; azurite_pid=""
+host_pid=""
 cleanup() {
   [ -n "$host_pid" ] && kill "$host_pid" 2>/dev/null && wait "$host_pid" 2>/dev/null || true
-  [ -n "$azurite_pid" ] && kill "$azurite_pid" 2>/dev/null && wait "$azurite_pid" 2>/dev/null || true
+  scripts/azurite.sh stop "$data"
   rm -rf "$data"
 }
 trap cleanup EXIT
-read -r blob queue table < <(python3 -c 'import socket
-ss=[socket.socket() for _ in range(3)]
-[s.bind(("127.0.0.1",0)) for s in ss]
-print(*[s.getsockname()[1] for s in ss]); [s.close() for s in ss]')
-# In-memory Azurite (as scripts/load-intake.sh): disk persistence rewrites the whole database as it grows.
-node_modules/.bin/azurite --silent --skipApiVersionCheck --disableProductStyleUrl --loose --inMemoryPersistence \
-  --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 --blobPort "$blob" --queuePort "$queue" --tablePort "$table" >"$data/azurite.log" 2>&1 &
-azurite_pid=$!
-for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$table") 2>/dev/null && break; sleep 0.1; done
-key="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-storage="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$key;BlobEndpoint=http://127.0.0.1:$blob/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$queue/devstoreaccount1;TableEndpoint=http://127.0.0.1:$table/devstoreaccount1;"
+# In-memory Azurite: its disk persistence rewrites the whole database as it grows and stalls every request alike.
+storage="$(AZURITE_IN_MEMORY=1 scripts/azurite.sh start "$data")"
 dotnet build functions/Engagement.Host/Engagement.Host.csproj -c Release -nologo -v quiet -clp:ErrorsOnly
 dotnet build tests/Engagement.Measures.Benchmarks/Engagement.Measures.Benchmarks.csproj -c Release -nologo -v quiet -clp:ErrorsOnly
 bench() { dotnet tests/Engagement.Measures.Benchmarks/bin/Release/net10.0/Engagement.Measures.Benchmarks.dll "$@"; }
