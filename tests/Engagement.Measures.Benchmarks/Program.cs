@@ -1,7 +1,7 @@
 using Engagement.Measures.Benchmarks;
 
 // `seed --storage CONN --table NAME --expected FILE [...]` records the population; `query --url URL --expected FILE [...]`
-// times the routes and checks their counts; `scan --storage CONN --table NAME --rows N` is the Azurite baseline.
+// times the routes and checks their counts; `scan --storage CONN --table NAME --reads N` is the Azurite baseline.
 var options = args.Skip(1).Select((a, i) => (a, i)).Where(t => t.a.StartsWith("--", StringComparison.Ordinal))
     .ToDictionary(t => t.a[2..], t => t.i + 2 < args.Length ? args[t.i + 2] : "", StringComparer.Ordinal);
 return args.FirstOrDefault() switch

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using Azure;
 using Azure.Data.Tables;
+using Engagement.Storage;
 using Engagement.Storage.AzureStorage;
 using Microsoft.Extensions.Options;
 
@@ -20,7 +21,7 @@ namespace Engagement.Intake;
 public sealed class SubscriptionStateStore(StorageClients storage, IOptions<IntakeOptions> options)
 {
     private readonly TableClient table = storage.Tables.GetTableClient(options.Value.SubscriptionsTable);
-    private readonly ConcurrentDictionary<string, Batch> batches = new(StringComparer.Ordinal);
+    private GroupCommit<Func<SubscriptionState, SubscriptionState>, SubscriptionState>? commits;
     private volatile bool ready;
 
     /// <summary>Applies <paramref name="change"/> to the current state (ETag-checked, retried on a concurrent writer).</summary>
@@ -28,89 +29,33 @@ public sealed class SubscriptionStateStore(StorageClients storage, IOptions<Inta
     {
         ArgumentNullException.ThrowIfNull(change);
         await EnsureAsync(cancellationToken);
-        var key = IntakeKeys.For(subscription);
-        var batch = batches.GetOrAdd(source + "\n" + key, _ => new Batch());
-        var done = new TaskCompletionSource<SubscriptionState>(TaskCreationOptions.RunContinuationsAsynchronously);
-        bool lead;
-        lock (batch)
-        {
-            batch.Waiting.Add((change, done));
-            lead = !batch.Writing;
-            batch.Writing = true;
-        }
-
-        if (lead)
-        {
-            _ = Task.Run(() => WriteAllAsync(batch, source, subscription, key), CancellationToken.None);
-        }
-
-        return await done.Task.WaitAsync(cancellationToken);
-    }
-
-    /// <summary>Writes what is waiting, batch after batch, until nothing is; one writer per row at a time.</summary>
-    private async Task WriteAllAsync(Batch batch, string source, string subscription, string key)
-    {
-        while (true)
-        {
-            List<(Func<SubscriptionState, SubscriptionState> Change, TaskCompletionSource<SubscriptionState> Done)> changes;
-            lock (batch)
-            {
-                if (batch.Waiting.Count == 0)
-                {
-                    batch.Writing = false;
-                    return;
-                }
-
-                changes = [.. batch.Waiting];
-                batch.Waiting.Clear();
-            }
-
-            try
-            {
-                var outcomes = await WriteAsync(source, subscription, key, changes.ConvertAll(c => c.Change));
-                for (var i = 0; i < changes.Count; i++)
-                {
-                    if (outcomes[i].Failure is { } failure)
-                    {
-                        changes[i].Done.TrySetException(failure);
-                    }
-                    else
-                    {
-                        changes[i].Done.TrySetResult(outcomes[i].State!);
-                    }
-                }
-            }
-            catch (Exception ex)
-            {
-                foreach (var (_, waiting) in changes)
-                {
-                    waiting.TrySetException(ex);
-                }
-            }
-        }
+        var group = LazyInitializer.EnsureInitialized(ref commits, () => new(WriteAsync));
+        return await group.SubmitAsync(source + "\n" + subscription, change, cancellationToken);
     }
 
     /// <summary>
     /// Applies the changes in order in one write; each gets the state after it, or the exception it threw (a change that
     /// throws is left out, as it would have been alone).
     /// </summary>
-    private async Task<(SubscriptionState? State, Exception? Failure)[]> WriteAsync(string source, string subscription, string key, List<Func<SubscriptionState, SubscriptionState>> changes)
+    private async Task<IReadOnlyList<GroupCommitOutcome<SubscriptionState>>> WriteAsync(string sourceAndSubscription, IReadOnlyList<Func<SubscriptionState, SubscriptionState>> changes)
     {
+        var (source, subscription) = (sourceAndSubscription.Split('\n', 2)[0], sourceAndSubscription.Split('\n', 2)[1]);
+        var key = IntakeKeys.For(subscription);
         for (var attempt = 0; ; attempt++)
         {
             var row = await table.GetEntityIfExistsAsync<TableEntity>(source, key);
-            var states = new (SubscriptionState? State, Exception? Failure)[changes.Count];
+            var states = new GroupCommitOutcome<SubscriptionState>[changes.Count];
             var current = row.HasValue ? FromEntity(row.Value!) : SubscriptionState.New(source, subscription);
             for (var i = 0; i < changes.Count; i++)
             {
                 try
                 {
                     current = changes[i](current);
-                    states[i] = (current, null);
+                    states[i] = GroupCommitOutcome.Of(current);
                 }
                 catch (Exception ex)
                 {
-                    states[i] = (null, ex);
+                    states[i] = GroupCommitOutcome.Failed<SubscriptionState>(ex);
                 }
             }
 
@@ -133,14 +78,6 @@ public sealed class SubscriptionStateStore(StorageClients storage, IOptions<Inta
                 await Task.Delay(TimeSpan.FromMilliseconds(10 * (attempt + 1)));
             }
         }
-    }
-
-    /// <summary>Changes to one row waiting for its writer, and whether a writer is running.</summary>
-    private sealed class Batch
-    {
-        public List<(Func<SubscriptionState, SubscriptionState> Change, TaskCompletionSource<SubscriptionState> Done)> Waiting { get; } = [];
-
-        public bool Writing { get; set; }
     }
 
     public async Task<SubscriptionState?> GetAsync(string source, string subscription, CancellationToken cancellationToken)

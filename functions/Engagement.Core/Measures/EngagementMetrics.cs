@@ -8,61 +8,65 @@ public sealed record MeasuresQuery(DateOnly From, DateOnly To, string? Protocol)
 
 /// <summary>
 /// Reads the aggregates for a period and computes the engagement measures from them: the same figures for the FHIR
-/// MeasureReports and the dashboard JSON. Before reading, open escalations and red flags are checked against their
-/// care-team Task: one that left <c>requested</c>/<c>ready</c> is recorded as acknowledged (at the Task's lastUpdated).
+/// MeasureReports and the dashboard JSON. A few point reads per request whatever the number of events
+/// (docs/adr/0005-measures-layout.md).
 /// </summary>
-public sealed class EngagementMetrics(TableEngagementStore store, IFhirResourceStore fhir, TimeProvider time)
+public sealed class EngagementMetrics(TableEngagementStore store, TimeProvider time)
 {
-    public async Task<MeasuresSnapshot> ReadAsync(MeasuresQuery query, CancellationToken cancellationToken)
+    /// <summary>The aggregates of the query's period; with <paramref name="open"/>, the escalations and red flags still open too (the dashboard).</summary>
+    public async Task<MeasuresSnapshot> ReadAsync(MeasuresQuery query, bool open, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var open = await ReconcileOpenItemsAsync(query.Protocol, cancellationToken);
-        var rows = await store.ReadBucketsAsync(query.From, query.To, query.Protocol, cancellationToken);
-        return new MeasuresSnapshot(query, rows, open, time.GetUtcNow());
+        var openItems = open ? store.OpenItemsAsync(query.Protocol, cancellationToken) : Task.FromResult<IReadOnlyList<OpenItem>>([]);
+        var protocols = await store.ReadAsync(query.From, query.To, query.Protocol, cancellationToken);
+        return new MeasuresSnapshot(query, protocols, await openItems, time.GetUtcNow());
     }
 
-    public Task<IReadOnlyList<ScoreTrend>> ScoreTrendsAsync(string? protocol, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyList<ScoreTrendSummary>> ScoreTrendsAsync(string? protocol, CancellationToken cancellationToken) =>
         store.ScoreTrendsAsync(protocol, cancellationToken);
+}
 
-    private async Task<IReadOnlyList<OpenItem>> ReconcileOpenItemsAsync(string? protocol, CancellationToken cancellationToken)
+/// <summary>
+/// Records a care-team Task's acknowledgement when it is stored out of <c>requested</c>/<c>ready</c>/<c>received</c>
+/// (accepted, in-progress, completed…) while its escalation or red flag is open: minutes from raised to the Task's
+/// <c>meta.lastUpdated</c>, under the item's protocol and cohort; the item leaves the open index. Idempotent (the event
+/// id is <c>ack-{taskId}</c>). Only Task writes cost a lookup (one point read).
+/// </summary>
+public sealed class TaskAcknowledgementObserver(TableEngagementStore store, TimeProvider time) : IFhirResourceObserver
+{
+    public async Task StoredAsync(StoredResource stored, CancellationToken cancellationToken)
     {
-        var stillOpen = new List<OpenItem>();
-        foreach (var item in await store.OpenItemsAsync(protocol, cancellationToken))
+        ArgumentNullException.ThrowIfNull(stored);
+        if (stored.Resource is not Hl7.Fhir.Model.Task { Id: { } taskId } task
+            || task.Status is null or Hl7.Fhir.Model.Task.TaskStatus.Requested or Hl7.Fhir.Model.Task.TaskStatus.Ready or Hl7.Fhir.Model.Task.TaskStatus.Received or Hl7.Fhir.Model.Task.TaskStatus.Draft
+            || await store.OpenItemAsync(taskId, cancellationToken) is not { } item)
         {
-            var stored = await fhir.GetAsync("Task", item.TaskId, cancellationToken);
-            if (stored?.Resource is Hl7.Fhir.Model.Task task
-                && task.Status is not (Hl7.Fhir.Model.Task.TaskStatus.Requested or Hl7.Fhir.Model.Task.TaskStatus.Ready or Hl7.Fhir.Model.Task.TaskStatus.Received))
-            {
-                var at = task.Meta?.LastUpdated ?? time.GetUtcNow();
-                await store.RecordAsync(new EngagementEvent
-                {
-                    Id = "ack-" + item.TaskId,
-                    Kind = item.Kind == EngagementEventKinds.RedFlagRaised ? EngagementEventKinds.RedFlagAcknowledged : EngagementEventKinds.EscalationAcknowledged,
-                    OccurredAt = at,
-                    InstanceId = item.InstanceId,
-                    Protocol = item.Protocol,
-                    AgeBand = item.AgeBand,
-                    Language = item.Language,
-                    Channel = item.Channel,
-                    Minutes = Math.Max(0, (at - item.RaisedAt).TotalMinutes),
-                    TaskId = item.TaskId,
-                }, cancellationToken);
-                await store.CloseAsync(item.TaskId, cancellationToken);
-                continue;
-            }
-
-            stillOpen.Add(item);
+            return;
         }
 
-        return stillOpen;
+        var at = task.Meta?.LastUpdated ?? time.GetUtcNow();
+        await store.RecordAsync(new EngagementEvent
+        {
+            Id = "ack-" + item.TaskId,
+            Kind = item.Kind == EngagementEventKinds.RedFlagRaised ? EngagementEventKinds.RedFlagAcknowledged : EngagementEventKinds.EscalationAcknowledged,
+            OccurredAt = at,
+            InstanceId = item.InstanceId,
+            Protocol = item.Protocol,
+            AgeBand = item.AgeBand,
+            Language = item.Language,
+            Channel = item.Channel,
+            Minutes = Math.Max(0, (at - item.RaisedAt).TotalMinutes),
+            TaskId = item.TaskId,
+        }, cancellationToken);
+        await store.CloseAsync(item.TaskId, cancellationToken);
     }
 }
 
 /// <summary>One engagement measure computed from merged buckets.</summary>
 public sealed record MeasureFigures(long InitialPopulation, long Denominator, long Numerator, double? Score);
 
-/// <summary>The buckets of a period and what the measures make of them.</summary>
-public sealed class MeasuresSnapshot(MeasuresQuery query, IReadOnlyList<BucketRow> rows, IReadOnlyList<OpenItem> open, DateTimeOffset now)
+/// <summary>The aggregates of a period, per protocol, and what the measures make of them.</summary>
+public sealed class MeasuresSnapshot(MeasuresQuery query, IReadOnlyDictionary<string, EngagementAggregate> protocols, IReadOnlyList<OpenItem> open, DateTimeOffset now)
 {
     /// <summary>Measure codes (CodeSystem engagement-measure) in report order.</summary>
     public static readonly IReadOnlyList<string> MeasureCodes =
@@ -70,42 +74,74 @@ public sealed class MeasuresSnapshot(MeasuresQuery query, IReadOnlyList<BucketRo
         "response-rate", "time-to-respond", "follow-through", "reminders-per-response", "messages-delivered", "opt-out-rate", "red-flag-acknowledgement-time",
     ];
 
-    public static readonly IReadOnlyList<string> Dimensions = ["age-band", "language", "channel"];
+    public static readonly IReadOnlyList<string> Dimensions = EngagementAggregate.Dimensions;
+
+    private readonly EngagementAggregate merged = Merge(protocols.Values);
 
     public MeasuresQuery Query { get; } = query;
 
-    public IReadOnlyList<BucketRow> Rows { get; } = rows;
+    /// <summary>Per protocol (PlanDefinition id, or "-" for messages under none): margins over the period, and day totals keyed by <see cref="DateOnly.DayNumber"/>.</summary>
+    public IReadOnlyDictionary<string, EngagementAggregate> Protocols { get; } = protocols;
 
     public IReadOnlyList<OpenItem> Open { get; } = open;
 
     public DateTimeOffset Now { get; } = now;
 
-    public static string DimensionOf(BucketRow row, string dimension) => dimension switch
-    {
-        "age-band" => row.AgeBand,
-        "language" => row.Language,
-        "channel" => row.Channel,
-        "protocol" => row.Protocol,
-        _ => throw new ArgumentOutOfRangeException(nameof(dimension)),
-    };
+    /// <summary>Every activity and the questionnaire activities among them, over all protocols.</summary>
+    public Population Whole => Of(merged, EngagementAggregate.Total, "");
 
-    public static EngagementBucket Merge(IEnumerable<BucketRow> rows)
-    {
-        var total = new EngagementBucket();
-        foreach (var row in rows)
+    /// <summary>The values seen for a dimension, ordered.</summary>
+    public IReadOnlyList<string> ValuesOf(string dimension) =>
+        [.. merged.Margins.Keys.Where(k => k.Dimension == dimension).Select(k => k.Value).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+
+    public Population Stratum(string dimension, string value) => Of(merged, dimension, value);
+
+    public static Population ProtocolTotal(EngagementAggregate aggregate) => Of(aggregate, EngagementAggregate.Total, "");
+
+    /// <summary>Day totals over all protocols, in day order.</summary>
+    public IEnumerable<(DateOnly Day, Population Population)> Daily() =>
+        merged.Days.Keys.Select(k => k.Day).Distinct().Order().Select(day =>
         {
-            total.Add(row.Bucket);
+            var questionnaires = merged.Days.GetValueOrDefault((day, true)) ?? new EngagementBucket();
+            var all = new EngagementBucket();
+            all.Add(questionnaires);
+            if (merged.Days.GetValueOrDefault((day, false)) is { } other)
+            {
+                all.Add(other);
+            }
+
+            return (DateOnly.FromDayNumber(day), new Population(all, questionnaires));
+        });
+
+    private static Population Of(EngagementAggregate aggregate, string dimension, string value)
+    {
+        var questionnaires = aggregate.Margins.GetValueOrDefault(new MarginKey(true, dimension, value)) ?? new EngagementBucket();
+        var all = new EngagementBucket();
+        all.Add(questionnaires);
+        if (aggregate.Margins.GetValueOrDefault(new MarginKey(false, dimension, value)) is { } other)
+        {
+            all.Add(other);
+        }
+
+        return new Population(all, questionnaires);
+    }
+
+    private static EngagementAggregate Merge(IEnumerable<EngagementAggregate> aggregates)
+    {
+        var total = new EngagementAggregate();
+        foreach (var aggregate in aggregates)
+        {
+            total.Add(aggregate);
         }
 
         return total;
     }
 
-    /// <summary>The figures of one measure over some rows (all, or one stratum).</summary>
-    public static MeasureFigures Compute(string measure, IEnumerable<BucketRow> rows)
+    /// <summary>The figures of one measure over a population (the whole, a protocol, or one stratum).</summary>
+    public static MeasureFigures Compute(string measure, Population population)
     {
-        var list = rows as IReadOnlyCollection<BucketRow> ?? [.. rows];
-        var all = Merge(list);
-        var questionnaires = Merge(list.Where(r => r.Questionnaire != "-"));
+        ArgumentNullException.ThrowIfNull(population);
+        var (all, questionnaires) = population;
         return measure switch
         {
             "response-rate" => Proportion(questionnaires.Count(EngagementEventKinds.ActivityDue), questionnaires.Count(EngagementEventKinds.ResponseReceived)),
@@ -136,3 +172,6 @@ public sealed class MeasuresSnapshot(MeasuresQuery query, IReadOnlyList<BucketRo
 
     private static double? Ratio(long numerator, long denominator) => denominator == 0 ? null : Math.Round((double)numerator / denominator, 4);
 }
+
+/// <summary>A population's counters: every activity, and the questionnaire activities among them.</summary>
+public sealed record Population(EngagementBucket All, EngagementBucket Questionnaires);

@@ -16,47 +16,39 @@ public sealed record EngagementMetricsJson(
     IReadOnlyList<OpenEscalationJson> OpenEscalations,
     IReadOnlyList<ScoreTrendJson> ScoreTrends)
 {
-    public static EngagementMetricsJson From(MeasuresSnapshot snapshot, IReadOnlyList<ScoreTrend> trends)
+    public static EngagementMetricsJson From(MeasuresSnapshot snapshot, IReadOnlyList<ScoreTrendSummary> trends)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(trends);
-        var all = MeasuresSnapshot.Merge(snapshot.Rows);
-        var questionnaires = MeasuresSnapshot.Merge(snapshot.Rows.Where(r => r.Questionnaire != "-"));
+        var (all, questionnaires) = snapshot.Whole;
         var totals = EngagementEventKinds.All.ToDictionary(k => k, all.Count, StringComparer.Ordinal);
         var measures = MeasuresSnapshot.MeasureCodes.Select(code =>
         {
-            var f = MeasuresSnapshot.Compute(code, snapshot.Rows);
-            var strata = MeasuresSnapshot.Dimensions.ToDictionary(d => d, d => (IReadOnlyList<StratumJson>)[.. snapshot.Rows
-                .GroupBy(r => MeasuresSnapshot.DimensionOf(r, d)).OrderBy(g => g.Key, StringComparer.Ordinal)
-                .Select(g => (g.Key, F: MeasuresSnapshot.Compute(code, g)))
+            var f = MeasuresSnapshot.Compute(code, snapshot.Whole);
+            var strata = MeasuresSnapshot.Dimensions.ToDictionary(d => d, d => (IReadOnlyList<StratumJson>)[.. snapshot.ValuesOf(d)
+                .Select(value => (Value: value, F: MeasuresSnapshot.Compute(code, snapshot.Stratum(d, value))))
                 .Where(s => s.F.InitialPopulation != 0 || s.F.Denominator != 0 || s.F.Numerator != 0)
-                .Select(s => new StratumJson(s.Key, s.F.InitialPopulation, s.F.Denominator, s.F.Numerator, s.F.Score))], StringComparer.Ordinal);
+                .Select(s => new StratumJson(s.Value, s.F.InitialPopulation, s.F.Denominator, s.F.Numerator, s.F.Score))], StringComparer.Ordinal);
             return new MeasureJson(code, f.InitialPopulation, f.Denominator, f.Numerator, f.Score, strata);
         }).ToList();
-        var daily = snapshot.Rows.GroupBy(r => r.Day).OrderBy(g => g.Key).Select(g =>
+        var daily = snapshot.Daily().Select(d =>
         {
-            var q = MeasuresSnapshot.Merge(g.Where(r => r.Questionnaire != "-"));
-            var due = q.Count(EngagementEventKinds.ActivityDue);
-            var responses = q.Count(EngagementEventKinds.ResponseReceived);
-            return new DailyJson(g.Key.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), due, responses,
-                due == 0 ? null : Math.Round((double)responses / due, 4), MeasuresSnapshot.Merge(g).Count(EngagementEventKinds.MessageSent));
+            var due = d.Population.Questionnaires.Count(EngagementEventKinds.ActivityDue);
+            var responses = d.Population.Questionnaires.Count(EngagementEventKinds.ResponseReceived);
+            return new DailyJson(d.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), due, responses,
+                due == 0 ? null : Math.Round((double)responses / due, 4), d.Population.All.Count(EngagementEventKinds.MessageSent));
         }).ToList();
-        var followThrough = snapshot.Rows.GroupBy(r => r.Protocol).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g =>
+        var followThrough = snapshot.Protocols.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p =>
         {
-            var f = MeasuresSnapshot.Compute("follow-through", g);
-            return new FollowThroughJson(g.Key, f.Denominator, f.Numerator, f.Score);
+            var f = MeasuresSnapshot.Compute("follow-through", MeasuresSnapshot.ProtocolTotal(p.Value));
+            return new FollowThroughJson(p.Key, f.Denominator, f.Numerator, f.Score);
         }).Where(f => f.Due > 0).ToList();
         var open = snapshot.Open.OrderBy(o => o.RaisedAt).Select(o => new OpenEscalationJson(
             o.TaskId, o.Kind == EngagementEventKinds.RedFlagRaised ? "red-flag" : "escalation", o.Protocol, o.RaisedAt,
             Math.Round(Math.Max(0, (snapshot.Now - o.RaisedAt).TotalMinutes), 1))).ToList();
-        var scoreTrends = trends.GroupBy(t => (t.Protocol, t.Questionnaire)).OrderBy(g => g.Key.Questionnaire, StringComparer.Ordinal).Select(g =>
-        {
-            var repeated = g.Where(t => t.Responses > 1).ToList();
-            return new ScoreTrendJson(g.Key.Protocol, g.Key.Questionnaire, g.Count(), repeated.Count,
-                repeated.Count == 0 ? null : Math.Round(repeated.Average(t => t.LastScore - t.FirstScore), 2),
-                repeated.Count(t => t.LastScore < t.FirstScore), repeated.Count(t => t.LastScore > t.FirstScore),
-                [.. g.OrderBy(t => t.FirstAt).Take(200).Select(t => new PatientScoreJson(t.PatientId, t.FirstScore, t.LastScore, t.Responses))]);
-        }).ToList();
+        var scoreTrends = trends.Select(t => new ScoreTrendJson(t.Protocol, t.Questionnaire, t.Patients, t.PatientsWithRepeat,
+            t.PatientsWithRepeat == 0 ? null : Math.Round(t.ChangeSum / t.PatientsWithRepeat, 2), t.Improved, t.Worsened,
+            [.. t.Sample.Select(p => new PatientScoreJson(p.PatientId, p.FirstScore, p.LastScore, p.Responses))])).ToList();
         return new EngagementMetricsJson(
             snapshot.Query.From.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
             snapshot.Query.To.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),

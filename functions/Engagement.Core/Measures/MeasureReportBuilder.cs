@@ -32,7 +32,7 @@ public static class MeasureReportBuilder
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         var continuous = code is "time-to-respond" or "red-flag-acknowledgement-time";
-        var figures = MeasuresSnapshot.Compute(code, snapshot.Rows);
+        var figures = MeasuresSnapshot.Compute(code, snapshot.Whole);
         var group = new MeasureReport.GroupComponent
         {
             Code = new CodeableConcept(MeasureCodeSystem, code),
@@ -42,9 +42,9 @@ public static class MeasureReportBuilder
         foreach (var dimension in MeasuresSnapshot.Dimensions)
         {
             var stratifier = new MeasureReport.StratifierComponent { Code = [new CodeableConcept(MeasureCodeSystem, dimension) { Text = dimension }] };
-            foreach (var stratum in snapshot.Rows.GroupBy(r => MeasuresSnapshot.DimensionOf(r, dimension)).OrderBy(g => g.Key, StringComparer.Ordinal))
+            foreach (var value in snapshot.ValuesOf(dimension))
             {
-                var f = MeasuresSnapshot.Compute(code, stratum);
+                var f = MeasuresSnapshot.Compute(code, snapshot.Stratum(dimension, value));
                 if (f.InitialPopulation == 0 && f.Denominator == 0 && f.Numerator == 0)
                 {
                     continue;
@@ -52,7 +52,7 @@ public static class MeasureReportBuilder
 
                 stratifier.Stratum.Add(new MeasureReport.StratifierGroupComponent
                 {
-                    Value = new CodeableConcept { Text = stratum.Key },
+                    Value = new CodeableConcept { Text = value },
                     Population = [.. Populations(f, continuous).Select(p => new MeasureReport.StratifierGroupPopulationComponent { Code = p.Code, Count = p.Count })],
                     MeasureScore = Score(f, code),
                 });

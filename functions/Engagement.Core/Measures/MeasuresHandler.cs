@@ -34,7 +34,7 @@ public sealed partial class MeasuresHandler(EngagementMetrics metrics, IFhirAcce
             return FhirResults.BadRequest(error);
         }
 
-        var snapshot = await metrics.ReadAsync(query!, cancellationToken);
+        var snapshot = await metrics.ReadAsync(query!, open: false, cancellationToken);
         return FhirResults.Resource(MeasureReportBuilder.Build(snapshot));
     }
 
@@ -52,9 +52,9 @@ public sealed partial class MeasuresHandler(EngagementMetrics metrics, IFhirAcce
             return FhirResults.BadRequest(error);
         }
 
-        var snapshot = await metrics.ReadAsync(query!, cancellationToken);
-        var trends = await metrics.ScoreTrendsAsync(query!.Protocol, cancellationToken);
-        return Results.Json(EngagementMetricsJson.From(snapshot, trends));
+        var trends = metrics.ScoreTrendsAsync(query!.Protocol, cancellationToken);
+        var snapshot = await metrics.ReadAsync(query, open: true, cancellationToken);
+        return Results.Json(EngagementMetricsJson.From(snapshot, await trends));
     }
 
     internal static (MeasuresQuery? Query, string? Error) Parse(HttpRequest request, bool fhir)

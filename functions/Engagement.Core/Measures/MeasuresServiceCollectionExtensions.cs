@@ -1,3 +1,4 @@
+using Engagement.Fhir;
 using Engagement.Measures.AzureStorage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -16,6 +17,7 @@ public static class MeasuresServiceCollectionExtensions
         services.AddSingleton<TableEngagementStore>();
         services.AddSingleton<IEngagementRecorder>(sp => sp.GetRequiredService<TableEngagementStore>());
         services.AddSingleton<EngagementMetrics>();
+        services.AddSingleton<IFhirResourceObserver, TaskAcknowledgementObserver>();
         services.AddSingleton<MeasuresHandler>();
         services.AddSingleton<DashboardHandler>();
         return services;

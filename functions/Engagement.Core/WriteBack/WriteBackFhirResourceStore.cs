@@ -17,7 +17,7 @@ namespace Engagement.WriteBack;
 /// that fails between the two is re-run by its caller (an activity, the EHR's or patient's retry) and asks again; a
 /// second ask for the same content is a no-op. With no source accepting writes this adds nothing.
 /// </summary>
-public sealed class WriteBackFhirResourceStore(TableFhirResourceStore inner, WriteBackStore writeBack, SourceRegistry sources) : IFhirResourceStore
+public sealed class WriteBackFhirResourceStore(TableFhirResourceStore inner, WriteBackStore writeBack, SourceRegistry sources, IEnumerable<IFhirResourceObserver> observers) : IFhirResourceStore
 {
     /// <summary>The resource types written back. Provenance stays here (its agent and target are ours).</summary>
     public static readonly IReadOnlyList<string> Types = ["CarePlan", "Task", "Communication", "QuestionnaireResponse", "Observation", "Flag", "Consent"];
@@ -28,6 +28,7 @@ public sealed class WriteBackFhirResourceStore(TableFhirResourceStore inner, Wri
     {
         var stored = await inner.PutAsync(resource, patientId, cancellationToken, ifMatch);
         await AskAsync(stored.Resource, patientId, cancellationToken);
+        await TellAsync(stored, cancellationToken);
         return stored;
     }
 
@@ -35,6 +36,7 @@ public sealed class WriteBackFhirResourceStore(TableFhirResourceStore inner, Wri
     {
         var result = await inner.CreateIfNotExistsAsync(resource, patientId, cancellationToken);
         await AskAsync(result.Stored.Resource, patientId, cancellationToken);
+        await TellAsync(result.Stored, cancellationToken);
         return result;
     }
 
@@ -70,6 +72,14 @@ public sealed class WriteBackFhirResourceStore(TableFhirResourceStore inner, Wri
 
     private static bool IsOurs(Identifier? identifier) =>
         identifier?.System?.StartsWith(OurIdentifierPrefix, StringComparison.Ordinal) == true && !string.IsNullOrEmpty(identifier.Value);
+
+    private async Task TellAsync(StoredResource stored, CancellationToken cancellationToken)
+    {
+        foreach (var observer in observers)
+        {
+            await observer.StoredAsync(stored, cancellationToken);
+        }
+    }
 
     private async Task AskAsync(Resource resource, string? patientId, CancellationToken cancellationToken)
     {

@@ -56,16 +56,20 @@ public sealed class EngagementRecorderBatchTests
 
     private static async Task<string> DescribeAsync(TableEngagementStore store)
     {
-        var rows = await store.ReadBucketsAsync(DateOnly.FromDateTime(Day.UtcDateTime), DateOnly.FromDateTime(Day.UtcDateTime).AddDays(2), null, CancellationToken.None);
-        var buckets = rows.OrderBy(r => (r.Day, r.Protocol, r.Questionnaire, r.AgeBand, r.Language, r.Channel)).Select(r =>
-            $"{r.Day:yyyy-MM-dd} {r.Protocol} {r.Questionnaire} {r.AgeBand} {r.Language} {r.Channel}: "
-            + string.Join(",", r.Bucket.Counts.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key}={c.Value}"))
-            + $" ttr={string.Join(",", r.Bucket.RespondMinutes)} ack={string.Join(",", r.Bucket.AcknowledgeMinutes)} sum={r.Bucket.ScoreSum}");
+        var protocols = await store.ReadAsync(DateOnly.FromDateTime(Day.UtcDateTime), DateOnly.FromDateTime(Day.UtcDateTime).AddDays(2), null, CancellationToken.None);
+        var buckets = protocols.OrderBy(p => p.Key, StringComparer.Ordinal).SelectMany(p =>
+            p.Value.Margins.OrderBy(m => (m.Key.Questionnaire, m.Key.Dimension, m.Key.Value)).Select(m => $"{p.Key} {(m.Key.Questionnaire ? "q" : "-")} {m.Key.Dimension}={m.Key.Value}: {Describe(m.Value)}")
+                .Concat(p.Value.Days.Select(d => $"{p.Key} {DateOnly.FromDayNumber(d.Key.Day):yyyy-MM-dd} {(d.Key.Questionnaire ? "q" : "-")}: {Describe(d.Value)}")));
         var open = (await store.OpenItemsAsync(null, CancellationToken.None)).Select(o => $"open {o.TaskId} {o.Kind} {o.Protocol} {o.AgeBand}").Order(StringComparer.Ordinal);
         var trends = (await store.ScoreTrendsAsync(null, CancellationToken.None))
-            .Select(t => $"trend {t.Protocol} {t.Questionnaire} {t.PatientId} {t.FirstScore}->{t.LastScore} ({t.Responses})").Order(StringComparer.Ordinal);
+            .Select(t => $"trend {t.Protocol} {t.Questionnaire} {t.Patients}/{t.PatientsWithRepeat} {t.ChangeSum} +{t.Worsened} -{t.Improved} "
+                + string.Join(" ", t.Sample.Select(p => $"{p.PatientId}:{p.FirstScore}->{p.LastScore}({p.Responses})"))).Order(StringComparer.Ordinal);
         return string.Join("\n", buckets.Concat(open).Concat(trends));
     }
+
+    internal static string Describe(EngagementBucket bucket) =>
+        string.Join(",", bucket.Counts.Where(c => c.Value != 0).OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key}={c.Value}"))
+        + $" ttr={string.Join(",", bucket.RespondMinutes)} ack={string.Join(",", bucket.AcknowledgeMinutes)} sum={bucket.ScoreSum}";
 
     [Fact]
     public async Task Recording_many_at_once_ends_where_recording_one_by_one_does()

@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Azure;
 using Azure.Data.Tables;
+using Engagement.Storage;
 using Engagement.Storage.AzureStorage;
 using Microsoft.Extensions.Options;
 
@@ -12,35 +13,54 @@ namespace Engagement.Measures.AzureStorage;
 
 /// <summary>
 /// The engagement event log and its aggregates in one table (<see cref="MeasuresOptions.TableName"/>), laid out so that
-/// recording is one atomic entity-group transaction and reading never touches the events:
+/// recording is one atomic entity-group transaction and a report reads a few rows by key, never the events
+/// (docs/adr/0005-measures-layout.md, docs/measures.md):
 /// <list type="bullet">
-/// <item>partition <c>d{yyyyMMdd}|{protocol}</c>: event rows <c>e|{eventId}</c> (append-only; the row key is the event
-/// id, so a repeat fails the transaction and counts nothing) and bucket rows <c>b|{questionnaire}|{age}|{lang}|{channel}</c>
-/// (counters and histograms), written together in one transaction with the bucket's ETag;</item>
-/// <item>partition <c>days</c>: one row per (day, protocol) partition that has data, so a query lists the partitions of
-/// a period without a scan;</item>
-/// <item>partition <c>run</c>: a follow-up run's protocol and cohort; <c>open</c>: raised escalations and red flags not
-/// yet acknowledged; <c>score|{questionnaire}</c>: each patient's first and last score.</item>
+/// <item>partition <c>m{yyyyMM}|{protocol}</c>: event rows <c>e|{eventId}</c> (append-only; a repeat fails the
+/// transaction and counts nothing), the month's aggregate <c>m</c> (margins per cohort dimension and per-day totals)
+/// and each day's aggregate <c>d|{dd}</c> (margins), written with the events in one transaction, ETag-checked;</item>
+/// <item><c>index</c>: <c>months</c> lists the (month, protocol) partitions with data, <c>scores</c> the score-trend
+/// summaries — one point read each;</item>
+/// <item><c>run</c>: a follow-up run's protocol and cohort; <c>open</c>: raised escalations and red flags not yet
+/// acknowledged; <c>score|{questionnaire}</c>: each patient's first and last score <c>p|…</c> and a summary per protocol
+/// <c>s|{protocol}</c> kept in the same transaction.</item>
 /// </list>
-/// See docs/measures.md.
+/// Events of one partition that meet in this process are committed together (<see cref="GroupCommit{TItem,TResult}"/>);
+/// the aggregate rows this process wrote last are kept with their ETags, so a commit usually costs one transaction.
 /// </summary>
-public sealed class TableEngagementStore(StorageClients storage, IOptions<MeasuresOptions> options) : IEngagementRecorder
+public sealed class TableEngagementStore : IEngagementRecorder
 {
     private const string None = "-";
     private const int MaxRemembered = 100_000;
-    private readonly TableClient table = storage.Tables.GetTableClient(options.Value.TableName);
-    private readonly ConcurrentDictionary<string, bool> knownPartitions = new(StringComparer.Ordinal);
+    private const int MaxTransaction = 100;
+    private const int MaxBinaryProperty = 64 * 1024;
+    private const int MaxSample = 200;
+    private readonly TableClient table;
     private readonly ConcurrentDictionary<string, RunCohort> runs = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CachedRow> aggregates = new(StringComparer.Ordinal);
+    private readonly GroupCommit<EngagementEvent, bool> eventCommits;
+    private readonly GroupCommit<ScoreChange, bool> scoreCommits;
+    private readonly GroupCommit<string, bool> indexCommits;
+    private HashSet<string>? knownMonths;
+    private HashSet<string>? knownScores;
 
     /// <summary>
     /// Events this process has recorded (or found recorded), by partition and id: a repeat is answered without storage.
-    /// The follow-up's send step records its run's <c>engaged</c> event at every send (counted once); without this
-    /// each repeat cost a bucket read, a failing transaction and an event read (docs/performance.md, storage
-    /// operations per step). Bounded: cleared when it grows past <see cref="MaxRemembered"/>, after which a repeat
-    /// falls back to the table's own de-duplication.
+    /// The follow-up's send step records its run's <c>engaged</c> event at every send (counted once). Bounded: cleared
+    /// when it grows past <see cref="MaxRemembered"/>, after which a repeat falls back to the table's own de-duplication.
     /// </summary>
     private readonly ConcurrentDictionary<string, bool> remembered = new(StringComparer.Ordinal);
     private volatile bool created;
+
+    public TableEngagementStore(StorageClients storage, IOptions<MeasuresOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(storage);
+        ArgumentNullException.ThrowIfNull(options);
+        table = storage.Tables.GetTableClient(options.Value.TableName);
+        eventCommits = new(CommitEventsAsync, TakeEvents);
+        scoreCommits = new(CommitScoresAsync, items => Math.Min(items.Count, MaxTransaction / 2 - 1));
+        indexCommits = new(CommitIndexAsync);
+    }
 
     public async Task RememberRunAsync(string instanceId, RunCohort cohort, CancellationToken cancellationToken)
     {
@@ -67,7 +87,7 @@ public sealed class TableEngagementStore(StorageClients storage, IOptions<Measur
         CheckKind(engagementEvent);
         await EnsureTableAsync(cancellationToken);
         var e = await CompleteAsync(engagementEvent, cancellationToken);
-        if (!await CommitAsync(e, cancellationToken))
+        if (!await SubmitAsync(e, cancellationToken))
         {
             return false;
         }
@@ -77,12 +97,9 @@ public sealed class TableEngagementStore(StorageClients storage, IOptions<Measur
     }
 
     /// <summary>
-    /// Records many events with the same outcome as <see cref="RecordAsync"/> called for each in turn, in fewer storage
-    /// operations: the events of one bucket go in entity-group transactions of up to 99 event rows plus the bucket row
-    /// (one bucket read and one transaction per chunk instead of per event). A chunk whose transaction fails (an event
-    /// recorded before or repeated in the input, a lost bucket race) is recorded event by event, exactly as
-    /// <see cref="RecordAsync"/> decides it. For backfills and the measures benchmark's seeding. Returns how many events
-    /// were newly recorded.
+    /// Records many events with the same outcome as <see cref="RecordAsync"/> called for each: all are handed to the
+    /// group commit at once, so a partition's events go in transactions of up to 100 rows. For backfills and the
+    /// measures benchmark's seeding. Returns how many events were newly recorded.
     /// </summary>
     public async Task<int> RecordManyAsync(IEnumerable<EngagementEvent> events, CancellationToken cancellationToken)
     {
@@ -95,91 +112,147 @@ public sealed class TableEngagementStore(StorageClients storage, IOptions<Measur
             completed.Add(await CompleteAsync(engagementEvent, cancellationToken));
         }
 
-        var recorded = new HashSet<EngagementEvent>(ReferenceEqualityComparer.Instance);
-        foreach (var chunk in completed
-            .GroupBy(e => (Day: DayOf(e.OccurredAt), e.Protocol, Bucket: BucketKey(e.Questionnaire!, e.AgeBand!, e.Language!, e.Channel!)))
-            .SelectMany(g => g.Chunk(99)))
+        var outcomes = await Task.WhenAll(completed.Select(e => SubmitAsync(e, cancellationToken)));
+        var recorded = 0;
+        for (var i = 0; i < completed.Count; i++)
         {
-            var first = chunk[0];
-            var day = DayOf(first.OccurredAt);
-            var partition = Partition(day, first.Protocol!);
-            await RememberPartitionAsync(day, first.Protocol!, cancellationToken);
-            var bucketKey = BucketKey(first.Questionnaire!, first.AgeBand!, first.Language!, first.Channel!);
-            var existing = await table.GetEntityIfExistsAsync<TableEntity>(partition, bucketKey, cancellationToken: cancellationToken);
-            var bucket = existing.HasValue ? ReadBucket(existing.Value!) : new EngagementBucket();
-            var actions = new List<TableTransactionAction>(chunk.Length + 1);
-            foreach (var e in chunk)
+            if (outcomes[i])
             {
-                bucket.Apply(e);
-                actions.Add(new(TableTransactionActionType.Add, EventRow(e, partition)));
-            }
-
-            var row = WriteBucket(bucket, partition, bucketKey, first);
-            actions.Add(existing.HasValue ? new(TableTransactionActionType.UpdateReplace, row, existing.Value!.ETag) : new(TableTransactionActionType.Add, row));
-            try
-            {
-                await table.SubmitTransactionAsync(actions, cancellationToken);
-                recorded.UnionWith(chunk);
-                foreach (var e in chunk)
-                {
-                    Remember(Memo(partition, e));
-                }
-            }
-            catch (TableTransactionFailedException ex) when (ex.Status is (int)HttpStatusCode.Conflict or (int)HttpStatusCode.PreconditionFailed or (int)HttpStatusCode.BadRequest or (int)HttpStatusCode.NotFound)
-            {
-                foreach (var e in chunk)
-                {
-                    if (await CommitAsync(e, cancellationToken))
-                    {
-                        recorded.Add(e);
-                    }
-                }
+                recorded++;
+                await AfterRecordAsync(completed[i], cancellationToken);
             }
         }
 
-        foreach (var e in completed.Where(recorded.Contains))
-        {
-            await AfterRecordAsync(e, cancellationToken);
-        }
-
-        return recorded.Count;
+        return recorded;
     }
 
-    /// <summary>The event row and its bucket change in one transaction; false when the event was recorded before.</summary>
-    private async Task<bool> CommitAsync(EngagementEvent e, CancellationToken cancellationToken)
+    private async Task<bool> SubmitAsync(EngagementEvent e, CancellationToken cancellationToken)
     {
-        var day = DayOf(e.OccurredAt);
-        var partition = Partition(day, e.Protocol!);
-        var memo = Memo(partition, e);
-        if (remembered.ContainsKey(memo))
+        var partition = Partition(e.OccurredAt, e.Protocol!);
+        if (remembered.ContainsKey(Memo(partition, e.Id)))
         {
             return false; // recorded before by this process
         }
 
-        await RememberPartitionAsync(day, e.Protocol!, cancellationToken);
-        var eventRow = EventRow(e, partition);
-        var bucketKey = BucketKey(e.Questionnaire!, e.AgeBand!, e.Language!, e.Channel!);
-        for (var attempt = 0; ; attempt++)
+        await RegisterAsync(Month(e.OccurredAt) + "\t" + e.Protocol, scores: false, cancellationToken);
+        return await eventCommits.SubmitAsync(partition, e, cancellationToken);
+    }
+
+    /// <summary>As many waiting events as fit one transaction with the aggregate rows they change.</summary>
+    private static int TakeEvents(IReadOnlyList<EngagementEvent> waiting)
+    {
+        var days = new HashSet<int>();
+        var count = 0;
+        foreach (var e in waiting)
         {
-            var existing = await table.GetEntityIfExistsAsync<TableEntity>(partition, bucketKey, cancellationToken: cancellationToken);
-            var bucket = existing.HasValue ? ReadBucket(existing.Value!) : new EngagementBucket();
-            bucket.Apply(e);
-            var row = WriteBucket(bucket, partition, bucketKey, e);
-            TableTransactionAction bucketAction = existing.HasValue
-                ? new(TableTransactionActionType.UpdateReplace, row, existing.Value!.ETag)
-                : new(TableTransactionActionType.Add, row);
+            days.Add(e.OccurredAt.UtcDateTime.Day);
+            if (count + 1 + days.Count + 1 > MaxTransaction)
+            {
+                break; // event rows + day rows + the month row
+            }
+
+            count++;
+        }
+
+        return Math.Max(1, count);
+    }
+
+    /// <summary>
+    /// One transaction for a partition: the new event rows, the month row and the day rows they change (ETag-checked).
+    /// An event whose row exists was recorded before (false); a lost race re-reads the aggregates and tries again.
+    /// </summary>
+    private async Task<IReadOnlyList<GroupCommitOutcome<bool>>> CommitEventsAsync(string partition, IReadOnlyList<EngagementEvent> events)
+    {
+        var outcomes = new GroupCommitOutcome<bool>[events.Count];
+        var pending = new List<int>();
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < events.Count; i++)
+        {
+            if (remembered.ContainsKey(Memo(partition, events[i].Id)) || !ids.Add(events[i].Id))
+            {
+                outcomes[i] = GroupCommitOutcome.Of(false); // recorded before, or repeated in this batch
+            }
+            else
+            {
+                pending.Add(i);
+            }
+        }
+
+        for (var attempt = 0; pending.Count > 0; attempt++)
+        {
+            var batch = pending.ConvertAll(i => events[i]);
+            var monthKey = "m";
+            var dayKeys = batch.Select(e => DayKey(e.OccurredAt)).Distinct(StringComparer.Ordinal).ToList();
+            var rows = await ReadAggregatesAsync(partition, [monthKey, .. dayKeys]);
+            var month = rows[monthKey].Aggregate;
+            var days = dayKeys.ToDictionary(k => k, k => rows[k].Aggregate, StringComparer.Ordinal);
+            foreach (var e in batch)
+            {
+                month.Apply(e, e.OccurredAt.UtcDateTime.Day);
+                days[DayKey(e.OccurredAt)].Apply(e, null);
+            }
+
+            var actions = batch.ConvertAll(e => new TableTransactionAction(TableTransactionActionType.Add, EventRow(e, partition)));
+            var aggregateRows = new List<(string RowKey, EngagementAggregate Aggregate, TableEntity Entity)>();
+            foreach (var key in dayKeys.Prepend(monthKey))
+            {
+                var aggregate = key == monthKey ? month : days[key];
+                var entity = AggregateRow(partition, key, batch[0].Protocol!, aggregate);
+                actions.Add(rows[key].ETag is { } etag
+                    ? new(TableTransactionActionType.UpdateReplace, entity, etag)
+                    : new(TableTransactionActionType.Add, entity));
+                aggregateRows.Add((key, aggregate, entity));
+            }
+
             try
             {
-                await table.SubmitTransactionAsync([new(TableTransactionActionType.Add, eventRow), bucketAction], cancellationToken);
-                Remember(memo);
-                return true;
-            }
-            catch (TableTransactionFailedException ex) when (ex.Status is (int)HttpStatusCode.Conflict or (int)HttpStatusCode.PreconditionFailed or (int)HttpStatusCode.BadRequest or (int)HttpStatusCode.NotFound)
-            {
-                if ((await table.GetEntityIfExistsAsync<TableEntity>(partition, eventRow.RowKey, ["Kind"], cancellationToken)).HasValue)
+                var response = await table.SubmitTransactionAsync(actions);
+                for (var j = 0; j < aggregateRows.Count; j++)
                 {
-                    Remember(memo);
-                    return false; // recorded before: a retry or a redelivery
+                    var etag = response.Value[batch.Count + j].Headers.ETag;
+                    var cacheKey = partition + "\n" + aggregateRows[j].RowKey;
+                    if (etag is { } known)
+                    {
+                        aggregates[cacheKey] = new CachedRow(aggregateRows[j].Aggregate, known);
+                    }
+                    else
+                    {
+                        aggregates.TryRemove(cacheKey, out _);
+                    }
+                }
+
+                foreach (var i in pending)
+                {
+                    Remember(Memo(partition, events[i].Id));
+                    outcomes[i] = GroupCommitOutcome.Of(true);
+                }
+
+                return outcomes;
+            }
+            catch (TableTransactionFailedException ex) when (ex.Status is (int)HttpStatusCode.Conflict or (int)HttpStatusCode.PreconditionFailed or (int)HttpStatusCode.NotFound or (int)HttpStatusCode.BadRequest)
+            {
+                Forget(partition, [monthKey, .. dayKeys]);
+                // The failed action, when the service names it: an event row (recorded before) or an aggregate row (a race).
+                var existing = ex.FailedTransactionActionIndex switch
+                {
+                    { } index when index < batch.Count => await ExistingEventsAsync(partition, [batch[index]]),
+                    { } => [],
+                    null => await ExistingEventsAsync(partition, batch),
+                };
+                if (existing.Count > 0)
+                {
+                    pending.RemoveAll(i =>
+                    {
+                        if (!existing.Contains(events[i].Id))
+                        {
+                            return false;
+                        }
+
+                        Remember(Memo(partition, events[i].Id));
+                        outcomes[i] = GroupCommitOutcome.Of(false); // recorded before: a retry or a redelivery
+                        return true;
+                    });
+                    continue;
                 }
 
                 if (attempt >= 20)
@@ -187,9 +260,64 @@ public sealed class TableEngagementStore(StorageClients storage, IOptions<Measur
                     throw;
                 }
 
-                await Task.Delay(Random.Shared.Next(5, 50) * (attempt + 1), cancellationToken); // lost the bucket race: read again
+                await Task.Delay(Random.Shared.Next(5, 50) * (attempt + 1)); // another instance changed an aggregate row: read again
             }
         }
+
+        return outcomes;
+    }
+
+    private async Task<HashSet<string>> ExistingEventsAsync(string partition, IReadOnlyList<EngagementEvent> events)
+    {
+        var found = new ConcurrentBag<string>();
+        await Parallel.ForEachAsync(events, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (e, ct) =>
+        {
+            if ((await table.GetEntityIfExistsAsync<TableEntity>(partition, "e|" + Key(e.Id), ["Kind"], ct)).HasValue)
+            {
+                found.Add(e.Id);
+            }
+        });
+        return [.. found];
+    }
+
+    /// <summary>The aggregate rows, from what this process wrote last (with its ETag) or read by key; missing rows are empty with no ETag.</summary>
+    private async Task<Dictionary<string, (EngagementAggregate Aggregate, ETag? ETag)>> ReadAggregatesAsync(string partition, IReadOnlyList<string> rowKeys)
+    {
+        var result = new ConcurrentDictionary<string, (EngagementAggregate, ETag?)>(StringComparer.Ordinal);
+        var missing = new List<string>();
+        foreach (var key in rowKeys)
+        {
+            if (aggregates.TryGetValue(partition + "\n" + key, out var cached))
+            {
+                result[key] = (Copy(cached.Aggregate), cached.ETag);
+            }
+            else
+            {
+                missing.Add(key);
+            }
+        }
+
+        await Parallel.ForEachAsync(missing, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (key, ct) =>
+        {
+            var row = await table.GetEntityIfExistsAsync<TableEntity>(partition, key, cancellationToken: ct);
+            result[key] = row.HasValue ? (ReadAggregate(row.Value!), row.Value!.ETag) : (new EngagementAggregate(), null);
+        });
+        return new Dictionary<string, (EngagementAggregate, ETag?)>(result, StringComparer.Ordinal);
+    }
+
+    private void Forget(string partition, IEnumerable<string> rowKeys)
+    {
+        foreach (var key in rowKeys)
+        {
+            aggregates.TryRemove(partition + "\n" + key, out _);
+        }
+    }
+
+    private static EngagementAggregate Copy(EngagementAggregate aggregate)
+    {
+        var copy = new EngagementAggregate();
+        copy.Add(aggregate);
+        return copy;
     }
 
     private static void CheckKind(EngagementEvent e)
@@ -215,7 +343,36 @@ public sealed class TableEngagementStore(StorageClients storage, IOptions<Measur
         ["TaskId"] = e.TaskId,
     };
 
-    private static string Memo(string partition, EngagementEvent e) => partition + "\u001f" + e.Id;
+    private static TableEntity AggregateRow(string partition, string rowKey, string protocol, EngagementAggregate aggregate)
+    {
+        var row = new TableEntity(partition, rowKey) { ["Protocol"] = protocol };
+        WriteBinary(row, "Data", aggregate.ToUtf8Json());
+        return row;
+    }
+
+    private static EngagementAggregate ReadAggregate(TableEntity row) => EngagementAggregate.FromUtf8Json(ReadBinary(row, "Data"));
+
+    /// <summary>A binary value over as many properties as it needs (<c>Data</c>, <c>Data1</c>, …; 64 KiB each).</summary>
+    private static void WriteBinary(TableEntity row, string name, byte[] value)
+    {
+        for (int offset = 0, part = 0; offset < value.Length || part == 0; offset += MaxBinaryProperty, part++)
+        {
+            row[part == 0 ? name : name + part.ToString(CultureInfo.InvariantCulture)] = value.AsSpan(offset, Math.Min(MaxBinaryProperty, value.Length - offset)).ToArray();
+        }
+    }
+
+    private static byte[] ReadBinary(TableEntity row, string name)
+    {
+        var parts = new List<byte[]>();
+        for (var part = 0; row.GetBinary(part == 0 ? name : name + part.ToString(CultureInfo.InvariantCulture)) is { } bytes; part++)
+        {
+            parts.Add(bytes);
+        }
+
+        return [.. parts.SelectMany(p => p)];
+    }
+
+    private static string Memo(string partition, string id) => partition + "\u001f" + id;
 
     private void Remember(string memo)
     {
@@ -227,40 +384,74 @@ public sealed class TableEngagementStore(StorageClients storage, IOptions<Measur
         remembered[memo] = true;
     }
 
-    /// <summary>Every bucket of the period (days <paramref name="from"/> to <paramref name="to"/> inclusive), optionally one protocol.</summary>
-    public async Task<IReadOnlyList<BucketRow>> ReadBucketsAsync(DateOnly from, DateOnly to, string? protocol, CancellationToken cancellationToken)
+    /// <summary>
+    /// The aggregates of the period (days <paramref name="from"/> to <paramref name="to"/> inclusive, UTC), per protocol,
+    /// optionally one protocol: a month inside the period is its month row, a month the period covers in part is the day
+    /// rows of the covered days — all point reads, found through the <c>months</c> index row. Day totals are keyed by
+    /// <see cref="DateOnly.DayNumber"/>.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, EngagementAggregate>> ReadAsync(DateOnly from, DateOnly to, string? protocol, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken);
-        var low = Day(from);
-        var high = Day(to.AddDays(1));
-        var partitions = new List<(string Day, string Protocol)>();
-        await foreach (var row in table.QueryAsync<TableEntity>(
-            $"PartitionKey eq 'days' and RowKey ge '{low}' and RowKey lt '{high}'", select: ["RowKey"], cancellationToken: cancellationToken))
+        var index = await ReadIndexAsync("months", cancellationToken);
+        var reads = new List<(string Protocol, string Partition, string RowKey, int DayOffset, bool Day)>();
+        foreach (var entry in index)
         {
-            var parts = row.RowKey.Split('|', 2);
-            if (protocol is null || parts[1] == protocol)
+            var parts = entry.Split('\t', 2);
+            if (parts.Length != 2 || (protocol is not null && parts[1] != protocol))
             {
-                partitions.Add((parts[0], parts[1]));
+                continue;
+            }
+
+            var first = DateOnly.ParseExact(parts[0][1..] + "01", "yyyyMMdd", CultureInfo.InvariantCulture);
+            var last = first.AddMonths(1).AddDays(-1);
+            if (last < from || first > to)
+            {
+                continue;
+            }
+
+            var partition = Partition(parts[0], parts[1]);
+            if (first >= from && last <= to)
+            {
+                reads.Add((parts[1], partition, "m", first.DayNumber - 1, false));
+                continue;
+            }
+
+            for (var day = first < from ? from : first; day <= last && day <= to; day = day.AddDays(1))
+            {
+                reads.Add((parts[1], partition, DayKey(day.Day), day.DayNumber, true));
             }
         }
 
-        var rows = new ConcurrentBag<BucketRow>();
-        await Parallel.ForEachAsync(partitions, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (p, ct) =>
+        var found = new ConcurrentBag<(string Protocol, EngagementAggregate Aggregate, int DayOffset, bool Day)>();
+        await Parallel.ForEachAsync(reads, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (read, ct) =>
         {
-            var pk = Partition(p.Day, p.Protocol);
-            await foreach (var row in table.QueryAsync<TableEntity>($"PartitionKey eq '{Escape(pk)}' and RowKey ge 'b|' and RowKey lt 'b}}'", cancellationToken: ct))
+            var row = await table.GetEntityIfExistsAsync<TableEntity>(read.Partition, read.RowKey, cancellationToken: ct);
+            if (row.HasValue)
             {
-                rows.Add(new BucketRow(
-                    DateOnly.ParseExact(p.Day[1..], "yyyyMMdd", CultureInfo.InvariantCulture),
-                    p.Protocol,
-                    row.GetString("Questionnaire") ?? None,
-                    row.GetString("AgeBand") ?? Cohorts.Unknown,
-                    row.GetString("Language") ?? Cohorts.Unknown,
-                    row.GetString("Channel") ?? Cohorts.Unknown,
-                    ReadBucket(row)));
+                found.Add((read.Protocol, ReadAggregate(row.Value!), read.DayOffset, read.Day));
             }
         });
-        return [.. rows];
+
+        var result = new Dictionary<string, EngagementAggregate>(StringComparer.Ordinal);
+        foreach (var (p, aggregate, offset, isDay) in found)
+        {
+            if (!result.TryGetValue(p, out var total))
+            {
+                result[p] = total = new EngagementAggregate();
+            }
+
+            if (isDay)
+            {
+                total.AddDay(aggregate, offset);
+            }
+            else
+            {
+                total.Add(aggregate, offset);
+            }
+        }
+
+        return result;
     }
 
     /// <summary>The baseline the aggregates are measured against: every event row of the period, counted per request.</summary>
@@ -269,13 +460,20 @@ public sealed class TableEngagementStore(StorageClients storage, IOptions<Measur
         await EnsureTableAsync(cancellationToken);
         var total = new EngagementBucket();
         await foreach (var row in table.QueryAsync<TableEntity>(
-            $"PartitionKey ge '{Day(from)}' and PartitionKey lt '{Day(to.AddDays(1))}' and RowKey ge 'e|' and RowKey lt 'e}}'", cancellationToken: cancellationToken))
+            $"PartitionKey ge '{Month(from)}' and PartitionKey lt '{Month(to.AddMonths(1))}' and RowKey ge 'e|' and RowKey lt 'e}}'", cancellationToken: cancellationToken))
         {
+            var at = row.GetDateTimeOffset("OccurredAt") ?? default;
+            var day = DateOnly.FromDateTime(at.UtcDateTime);
+            if (day < from || day > to)
+            {
+                continue;
+            }
+
             total.Apply(new EngagementEvent
             {
                 Id = row.RowKey,
                 Kind = row.GetString("Kind") ?? EngagementEventKinds.MessageSent,
-                OccurredAt = row.GetDateTimeOffset("OccurredAt") ?? default,
+                OccurredAt = at,
                 Minutes = row.GetDouble("Minutes"),
                 Score = row.GetDouble("Score") is { } s ? (decimal)s : null,
             });
@@ -291,8 +489,7 @@ public sealed class TableEngagementStore(StorageClients storage, IOptions<Measur
         var items = new List<OpenItem>();
         await foreach (var row in table.QueryAsync<TableEntity>(e => e.PartitionKey == "open", cancellationToken: cancellationToken))
         {
-            var item = new OpenItem(row.RowKey, row.GetString("Kind") ?? "", row.GetString("Protocol") ?? None,
-                row.GetDateTimeOffset("RaisedAt") ?? default, row.GetString("InstanceId"), row.GetString("AgeBand"), row.GetString("Language"), row.GetString("Channel"));
+            var item = ToOpenItem(row);
             if (protocol is null || item.Protocol == protocol)
             {
                 items.Add(item);
@@ -301,6 +498,17 @@ public sealed class TableEngagementStore(StorageClients storage, IOptions<Measur
 
         return items;
     }
+
+    /// <summary>The open escalation or red flag of a care-team Task, if there is one.</summary>
+    public async Task<OpenItem?> OpenItemAsync(string taskId, CancellationToken cancellationToken)
+    {
+        await EnsureTableAsync(cancellationToken);
+        var row = await table.GetEntityIfExistsAsync<TableEntity>("open", Key(taskId), cancellationToken: cancellationToken);
+        return row.HasValue ? ToOpenItem(row.Value!) : null;
+    }
+
+    private static OpenItem ToOpenItem(TableEntity row) => new(row.RowKey, row.GetString("Kind") ?? "", row.GetString("Protocol") ?? None,
+        row.GetDateTimeOffset("RaisedAt") ?? default, row.GetString("InstanceId"), row.GetString("AgeBand"), row.GetString("Language"), row.GetString("Channel"));
 
     public async Task CloseAsync(string taskId, CancellationToken cancellationToken)
     {
@@ -313,56 +521,24 @@ public sealed class TableEngagementStore(StorageClients storage, IOptions<Measur
         }
     }
 
-    /// <summary>Each patient's first and last score per questionnaire (optionally one protocol).</summary>
-    public async Task<IReadOnlyList<ScoreTrend>> ScoreTrendsAsync(string? protocol, CancellationToken cancellationToken)
+    /// <summary>Score trends per (protocol, questionnaire), optionally one protocol: one summary row each, found through the <c>scores</c> index row.</summary>
+    public async Task<IReadOnlyList<ScoreTrendSummary>> ScoreTrendsAsync(string? protocol, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken);
-        var trends = new List<ScoreTrend>();
-        await foreach (var row in table.QueryAsync<TableEntity>("PartitionKey ge 'score|' and PartitionKey lt 'score}'", cancellationToken: cancellationToken))
+        var entries = (await ReadIndexAsync("scores", cancellationToken))
+            .Select(e => e.Split('\t', 3))
+            .Where(p => p.Length == 3 && (protocol is null || p[2] == protocol))
+            .ToList();
+        var summaries = new ConcurrentBag<ScoreTrendSummary>();
+        await Parallel.ForEachAsync(entries, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (entry, ct) =>
         {
-            var trend = new ScoreTrend(
-                row.GetString("Protocol") ?? None, row.GetString("Questionnaire") ?? None, row.GetString("PatientId") ?? "",
-                row.GetDateTimeOffset("FirstAt") ?? default, row.GetDouble("FirstScore") ?? 0,
-                row.GetDateTimeOffset("LastAt") ?? default, row.GetDouble("LastScore") ?? 0, row.GetInt32("Responses") ?? 1);
-            if (protocol is null || trend.Protocol == protocol)
+            var row = await table.GetEntityIfExistsAsync<TableEntity>(ScorePartition(entry[1]), SummaryKey(entry[2]), cancellationToken: ct);
+            if (row.HasValue)
             {
-                trends.Add(trend);
+                summaries.Add(ReadSummary(row.Value!, entry[2], entry[1]));
             }
-        }
-
-        return trends;
-    }
-
-    /// <summary>Writes a bucket row directly (seeding the performance benchmark only).</summary>
-    public async Task SeedAsync(DateOnly day, string protocol, string questionnaire, string ageBand, string language, string channel, EngagementBucket bucket, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(bucket);
-        await EnsureTableAsync(cancellationToken);
-        await RememberPartitionAsync(Day(day), protocol, cancellationToken);
-        var pk = Partition(Day(day), protocol);
-        var key = BucketKey(questionnaire, ageBand, language, channel);
-        await table.UpsertEntityAsync(WriteBucket(bucket, pk, key, new EngagementEvent
-        {
-            Id = "seed", Kind = EngagementEventKinds.MessageSent, OccurredAt = default, Questionnaire = questionnaire, AgeBand = ageBand, Language = language, Channel = channel,
-        }), TableUpdateMode.Replace, cancellationToken);
-    }
-
-    /// <summary>Writes event rows directly in batches of 100 (seeding the baseline of the benchmark only).</summary>
-    public async Task SeedEventsAsync(DateOnly day, string protocol, IReadOnlyList<EngagementEvent> events, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(events);
-        await EnsureTableAsync(cancellationToken);
-        var pk = Partition(Day(day), protocol);
-        foreach (var chunk in events.Chunk(100))
-        {
-            await table.SubmitTransactionAsync(chunk.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, new TableEntity(pk, "e|" + Key(e.Id))
-            {
-                ["Kind"] = e.Kind,
-                ["OccurredAt"] = e.OccurredAt,
-                ["Minutes"] = e.Minutes,
-                ["Score"] = e.Score is { } s ? (double)s : null,
-            })), cancellationToken);
-        }
+        });
+        return [.. summaries.OrderBy(s => s.Questionnaire, StringComparer.Ordinal).ThenBy(s => s.Protocol, StringComparer.Ordinal)];
     }
 
     private async Task<EngagementEvent> CompleteAsync(EngagementEvent e, CancellationToken cancellationToken)
@@ -413,146 +589,217 @@ public sealed class TableEngagementStore(StorageClients storage, IOptions<Measur
         }
         else if (e.Kind == EngagementEventKinds.ResponseReceived && e.Score is { } score && e.PatientId is { } patientId && e.Questionnaire != None)
         {
-            await UpdateScoreTrendAsync(e, patientId, (double)score, cancellationToken);
+            await RegisterAsync(Hash(e.Questionnaire!) + "\t" + e.Questionnaire + "\t" + e.Protocol, scores: true, cancellationToken);
+            await scoreCommits.SubmitAsync(ScorePartition(e.Questionnaire!), new ScoreChange(e, patientId, (double)score), cancellationToken);
         }
     }
 
-    /// <summary>First and last score by time: replaying the same response changes nothing (deterministic, not a counter).</summary>
-    private async Task UpdateScoreTrendAsync(EngagementEvent e, string patientId, double score, CancellationToken cancellationToken)
+    /// <summary>
+    /// Patients' first and last scores (by time; replaying a response changes nothing) and the per-protocol summaries
+    /// they feed, in one transaction per batch: each summary is changed by the difference between the patient's old and
+    /// new contribution, so reading a trend never reads the patients.
+    /// </summary>
+    private async Task<IReadOnlyList<GroupCommitOutcome<bool>>> CommitScoresAsync(string partition, IReadOnlyList<ScoreChange> changes)
     {
-        var pk = "score|" + Hash(e.Questionnaire!);
-        var rk = Key(patientId) + "|" + Key(e.Protocol!);
-        for (var attempt = 0; attempt < 20; attempt++)
+        for (var attempt = 0; ; attempt++)
         {
-            var existing = await table.GetEntityIfExistsAsync<TableEntity>(pk, rk, cancellationToken: cancellationToken);
-            if (!existing.HasValue)
+            var patientKeys = changes.Select(c => PatientKey(c.PatientId, c.Event.Protocol!)).Distinct(StringComparer.Ordinal).ToList();
+            var summaryKeys = changes.Select(c => SummaryKey(c.Event.Protocol!)).Distinct(StringComparer.Ordinal).ToList();
+            var rows = new ConcurrentDictionary<string, TableEntity?>(StringComparer.Ordinal);
+            await Parallel.ForEachAsync(patientKeys.Concat(summaryKeys), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (key, ct) =>
             {
-                try
-                {
-                    await table.AddEntityAsync(new TableEntity(pk, rk)
-                    {
-                        ["Protocol"] = e.Protocol,
-                        ["Questionnaire"] = e.Questionnaire,
-                        ["PatientId"] = patientId,
-                        ["FirstAt"] = e.OccurredAt,
-                        ["FirstScore"] = score,
-                        ["LastAt"] = e.OccurredAt,
-                        ["LastScore"] = score,
-                        ["Responses"] = 1,
-                        ["Seen"] = e.Id,
-                    }, cancellationToken);
-                    return;
-                }
-                catch (RequestFailedException ex) when (ex.Status == (int)HttpStatusCode.Conflict)
+                var row = await table.GetEntityIfExistsAsync<TableEntity>(partition, key, cancellationToken: ct);
+                rows[key] = row.HasValue ? row.Value : null;
+            });
+            var summaries = summaryKeys.ToDictionary(k => k, k => rows[k] is { } row ? ReadSummary(row, "", "") : null, StringComparer.Ordinal);
+            var patients = patientKeys.ToDictionary(k => k, k => rows[k] is { } row ? ReadPatient(row) : null, StringComparer.Ordinal);
+            var changedPatients = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var change in changes)
+            {
+                var e = change.Event;
+                var patientKey = PatientKey(change.PatientId, e.Protocol!);
+                var summaryKey = SummaryKey(e.Protocol!);
+                var before = patients[patientKey];
+                if (before is not null && before.Seen.Contains(e.Id, StringComparer.Ordinal))
                 {
                     continue;
                 }
+
+                var after = before is null
+                    ? new PatientScore(change.PatientId, e.OccurredAt, change.Score, e.OccurredAt, change.Score, 1, [e.Id])
+                    : before with
+                    {
+                        FirstAt = e.OccurredAt < before.FirstAt ? e.OccurredAt : before.FirstAt,
+                        FirstScore = e.OccurredAt < before.FirstAt ? change.Score : before.FirstScore,
+                        LastAt = e.OccurredAt >= before.LastAt ? e.OccurredAt : before.LastAt,
+                        LastScore = e.OccurredAt >= before.LastAt ? change.Score : before.LastScore,
+                        Responses = before.Responses + 1,
+                        Seen = [.. before.Seen.Append(e.Id).TakeLast(50)],
+                    };
+                patients[patientKey] = after;
+                changedPatients.Add(patientKey);
+                summaries[summaryKey] = (summaries[summaryKey] ?? new ScoreTrendSummary(e.Protocol!, e.Questionnaire!, 0, 0, 0, 0, 0, [])).Change(before, after, MaxSample);
             }
 
-            var row = existing.Value!;
-            var seen = (row.GetString("Seen") ?? "").Split(' ');
-            if (seen.Contains(e.Id, StringComparer.Ordinal))
+            if (changedPatients.Count == 0)
             {
-                return;
+                return [.. changes.Select(_ => GroupCommitOutcome.Of(false))];
             }
 
-            if (e.OccurredAt < row.GetDateTimeOffset("FirstAt"))
+            var actions = new List<TableTransactionAction>();
+            foreach (var key in changedPatients)
             {
-                row["FirstAt"] = e.OccurredAt;
-                row["FirstScore"] = score;
+                var entity = PatientRow(partition, key, patients[key]!);
+                actions.Add(rows[key] is { } old ? new(TableTransactionActionType.UpdateReplace, entity, old.ETag) : new(TableTransactionActionType.Add, entity));
             }
 
-            if (e.OccurredAt >= row.GetDateTimeOffset("LastAt"))
+            foreach (var key in summaryKeys)
             {
-                row["LastAt"] = e.OccurredAt;
-                row["LastScore"] = score;
+                if (summaries[key] is { } summary)
+                {
+                    var entity = SummaryRow(partition, key, summary);
+                    actions.Add(rows[key] is { } old ? new(TableTransactionActionType.UpdateReplace, entity, old.ETag) : new(TableTransactionActionType.Add, entity));
+                }
             }
 
-            row["Responses"] = (row.GetInt32("Responses") ?? 0) + 1;
-            row["Seen"] = string.Join(' ', seen.Append(e.Id).TakeLast(50));
             try
             {
-                await table.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken);
-                return;
+                await table.SubmitTransactionAsync(actions);
+                return [.. changes.Select(_ => GroupCommitOutcome.Of(true))];
             }
-            catch (RequestFailedException ex) when (ex.Status == (int)HttpStatusCode.PreconditionFailed)
+            catch (TableTransactionFailedException ex) when (ex.Status is (int)HttpStatusCode.Conflict or (int)HttpStatusCode.PreconditionFailed && attempt < 20)
             {
+                await Task.Delay(Random.Shared.Next(5, 50) * (attempt + 1)); // another instance changed a row: read again
             }
         }
     }
 
-    private async Task RememberPartitionAsync(string day, string protocol, CancellationToken cancellationToken)
+    private static TableEntity PatientRow(string partition, string rowKey, PatientScore p) => new(partition, rowKey)
     {
-        var key = day + "|" + Key(protocol);
-        if (knownPartitions.ContainsKey(key))
+        ["PatientId"] = p.PatientId,
+        ["FirstAt"] = p.FirstAt,
+        ["FirstScore"] = p.FirstScore,
+        ["LastAt"] = p.LastAt,
+        ["LastScore"] = p.LastScore,
+        ["Responses"] = p.Responses,
+        ["Seen"] = string.Join(' ', p.Seen),
+    };
+
+    private static PatientScore ReadPatient(TableEntity row) => new(
+        row.GetString("PatientId") ?? "", row.GetDateTimeOffset("FirstAt") ?? default, row.GetDouble("FirstScore") ?? 0,
+        row.GetDateTimeOffset("LastAt") ?? default, row.GetDouble("LastScore") ?? 0, row.GetInt32("Responses") ?? 1,
+        [.. (row.GetString("Seen") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries)]);
+
+    private static TableEntity SummaryRow(string partition, string rowKey, ScoreTrendSummary s)
+    {
+        var row = new TableEntity(partition, rowKey)
+        {
+            ["Protocol"] = s.Protocol,
+            ["Questionnaire"] = s.Questionnaire,
+            ["Patients"] = s.Patients,
+            ["PatientsWithRepeat"] = s.PatientsWithRepeat,
+            ["ChangeSum"] = s.ChangeSum,
+            ["Improved"] = s.Improved,
+            ["Worsened"] = s.Worsened,
+        };
+        WriteBinary(row, "Sample", System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(s.Sample, MeasuresJsonContext.Default.IReadOnlyListPatientScore));
+        return row;
+    }
+
+    private static ScoreTrendSummary ReadSummary(TableEntity row, string protocol, string questionnaire)
+    {
+        var sample = ReadBinary(row, "Sample");
+        return new ScoreTrendSummary(
+            row.GetString("Protocol") ?? protocol, row.GetString("Questionnaire") ?? questionnaire,
+            row.GetInt32("Patients") ?? 0, row.GetInt32("PatientsWithRepeat") ?? 0, row.GetDouble("ChangeSum") ?? 0,
+            row.GetInt32("Improved") ?? 0, row.GetInt32("Worsened") ?? 0,
+            sample.Length == 0 ? [] : System.Text.Json.JsonSerializer.Deserialize(sample, MeasuresJsonContext.Default.IReadOnlyListPatientScore) ?? []);
+    }
+
+    /// <summary>An index row's entries (one point read; cached entries are what this process registered or read).</summary>
+    private async Task<IReadOnlyList<string>> ReadIndexAsync(string name, CancellationToken cancellationToken)
+    {
+        var row = await table.GetEntityIfExistsAsync<TableEntity>("index", name, cancellationToken: cancellationToken);
+        return row.HasValue ? (row.Value!.GetString("Entries") ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries) : [];
+    }
+
+    /// <summary>Adds an entry to an index row unless this process knows it is there (entries are few and rarely new).</summary>
+    private async Task RegisterAsync(string entry, bool scores, CancellationToken cancellationToken)
+    {
+        var known = scores ? knownScores : knownMonths;
+        if (known is not null && known.Contains(entry))
         {
             return;
         }
 
-        await table.UpsertEntityAsync(new TableEntity("days", key), TableUpdateMode.Merge, cancellationToken);
-        knownPartitions[key] = true;
+        await indexCommits.SubmitAsync(scores ? "scores" : "months", entry, cancellationToken);
     }
 
-    private static EngagementBucket ReadBucket(TableEntity row)
+    /// <summary>Adds the entries to an index row: one read and one ETag-checked write for all that meet in this process.</summary>
+    private async Task<IReadOnlyList<GroupCommitOutcome<bool>>> CommitIndexAsync(string name, IReadOnlyList<string> added)
     {
-        var bucket = new EngagementBucket();
-        foreach (var (name, value) in row)
+        for (var attempt = 0; ; attempt++)
         {
-            if (name.StartsWith("C_", StringComparison.Ordinal) && value is long or int)
+            var row = await table.GetEntityIfExistsAsync<TableEntity>("index", name);
+            var entries = new SortedSet<string>((row.HasValue ? row.Value!.GetString("Entries") ?? "" : "").Split('\n', StringSplitOptions.RemoveEmptyEntries), StringComparer.Ordinal);
+            var changed = false;
+            foreach (var entry in added)
             {
-                bucket.Counts[EngagementBucket.KindOfProperty(name)] = Convert.ToInt64(value, CultureInfo.InvariantCulture);
+                changed |= entries.Add(entry);
+            }
+
+            try
+            {
+                if (changed)
+                {
+                    var entity = new TableEntity("index", name) { ["Entries"] = string.Join('\n', entries) };
+                    if (row.HasValue)
+                    {
+                        await table.UpdateEntityAsync(entity, row.Value!.ETag, TableUpdateMode.Replace);
+                    }
+                    else
+                    {
+                        await table.AddEntityAsync(entity);
+                    }
+                }
+
+                var set = new HashSet<string>(entries, StringComparer.Ordinal);
+                if (name == "scores")
+                {
+                    knownScores = set;
+                }
+                else
+                {
+                    knownMonths = set;
+                }
+
+                return [.. added.Select(_ => GroupCommitOutcome.Of(true))];
+            }
+            catch (RequestFailedException ex) when (ex.Status is (int)HttpStatusCode.PreconditionFailed or (int)HttpStatusCode.Conflict && attempt < 20)
+            {
+                await Task.Delay(Random.Shared.Next(5, 50) * (attempt + 1)); // another instance registered something: read again
             }
         }
-
-        for (var i = 0; i < bucket.RespondMinutes.Length; i++)
-        {
-            bucket.RespondMinutes[i] = row.GetInt64(EngagementBucket.HistogramProperty(EngagementBucket.RespondHistogram, i)) ?? 0;
-            bucket.AcknowledgeMinutes[i] = row.GetInt64(EngagementBucket.HistogramProperty(EngagementBucket.AcknowledgeHistogram, i)) ?? 0;
-        }
-
-        bucket.ScoreSum = row.GetDouble("ScoreSum") ?? 0;
-        return bucket;
     }
 
-    private static TableEntity WriteBucket(EngagementBucket bucket, string partition, string rowKey, EngagementEvent e)
-    {
-        var row = new TableEntity(partition, rowKey)
-        {
-            ["Questionnaire"] = e.Questionnaire,
-            ["AgeBand"] = e.AgeBand,
-            ["Language"] = e.Language,
-            ["Channel"] = e.Channel,
-            ["ScoreSum"] = bucket.ScoreSum,
-        };
-        foreach (var (kind, count) in bucket.Counts)
-        {
-            row[EngagementBucket.CounterProperty(kind)] = count;
-        }
+    private static string Month(DateTimeOffset at) => "m" + at.UtcDateTime.ToString("yyyyMM", CultureInfo.InvariantCulture);
 
-        for (var i = 0; i < bucket.RespondMinutes.Length; i++)
-        {
-            if (bucket.RespondMinutes[i] != 0)
-            {
-                row[EngagementBucket.HistogramProperty(EngagementBucket.RespondHistogram, i)] = bucket.RespondMinutes[i];
-            }
+    private static string Month(DateOnly day) => "m" + day.ToString("yyyyMM", CultureInfo.InvariantCulture);
 
-            if (bucket.AcknowledgeMinutes[i] != 0)
-            {
-                row[EngagementBucket.HistogramProperty(EngagementBucket.AcknowledgeHistogram, i)] = bucket.AcknowledgeMinutes[i];
-            }
-        }
+    private static string DayKey(DateTimeOffset at) => DayKey(at.UtcDateTime.Day);
 
-        return row;
-    }
+    private static string DayKey(int day) => "d|" + day.ToString("00", CultureInfo.InvariantCulture);
 
-    private static string Day(DateOnly day) => "d" + day.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
+    private static string Partition(DateTimeOffset at, string protocol) => Partition(Month(at), protocol);
 
-    private static string DayOf(DateTimeOffset at) => Day(DateOnly.FromDateTime(at.UtcDateTime));
+    private static string Partition(string month, string protocol) => month + "|" + Key(protocol);
 
-    private static string Partition(string day, string protocol) => day + "|" + Key(protocol);
+    private static string ScorePartition(string questionnaireOrHash) =>
+        "score|" + (questionnaireOrHash.Length == 16 && questionnaireOrHash.All(char.IsAsciiHexDigitLower) ? questionnaireOrHash : Hash(questionnaireOrHash));
 
-    private static string BucketKey(string questionnaire, string ageBand, string language, string channel) =>
-        $"b|{(questionnaire == None ? None : Hash(questionnaire))}|{Key(ageBand)}|{Key(language)}|{Key(channel)}";
+    private static string PatientKey(string patientId, string protocol) => "p|" + Key(patientId) + "|" + Key(protocol);
+
+    private static string SummaryKey(string protocol) => "s|" + Key(protocol);
 
     private static string Hash(string value) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)).AsSpan(0, 8));
 
@@ -568,8 +815,6 @@ public sealed class TableEngagementStore(StorageClients storage, IOptions<Measur
         return text.ToString();
     }
 
-    private static string Escape(string value) => value.Replace("'", "''", StringComparison.Ordinal);
-
     private async Task EnsureTableAsync(CancellationToken cancellationToken)
     {
         if (!created)
@@ -578,13 +823,62 @@ public sealed class TableEngagementStore(StorageClients storage, IOptions<Measur
             created = true;
         }
     }
-}
 
-/// <summary>One aggregate bucket with its dimensions.</summary>
-public sealed record BucketRow(DateOnly Day, string Protocol, string Questionnaire, string AgeBand, string Language, string Channel, EngagementBucket Bucket);
+    private sealed record CachedRow(EngagementAggregate Aggregate, ETag ETag);
+
+    private sealed record ScoreChange(EngagementEvent Event, string PatientId, double Score);
+}
 
 /// <summary>A raised escalation or red flag (its care-team Task id) not yet acknowledged.</summary>
 public sealed record OpenItem(string TaskId, string Kind, string Protocol, DateTimeOffset RaisedAt, string? InstanceId, string? AgeBand, string? Language, string? Channel);
 
-/// <summary>A patient's first and last score on one questionnaire.</summary>
-public sealed record ScoreTrend(string Protocol, string Questionnaire, string PatientId, DateTimeOffset FirstAt, double FirstScore, DateTimeOffset LastAt, double LastScore, int Responses);
+/// <summary>A patient's first and last score on one questionnaire under one protocol, and the responses seen (ids, the last 50).</summary>
+public sealed record PatientScore(string PatientId, DateTimeOffset FirstAt, double FirstScore, DateTimeOffset LastAt, double LastScore, int Responses, IReadOnlyList<string> Seen);
+
+/// <summary>
+/// Score trends of one questionnaire under one protocol: patients, those with more than one response, the sum of their
+/// changes first → last, how many improved (lower) or worsened (higher), and the earliest patients (by first response,
+/// at most 200) for the chart.
+/// </summary>
+public sealed record ScoreTrendSummary(string Protocol, string Questionnaire, int Patients, int PatientsWithRepeat, double ChangeSum, int Improved, int Worsened, IReadOnlyList<PatientScore> Sample)
+{
+    /// <summary>The summary after one patient's row changed from <paramref name="before"/> (null: new patient) to <paramref name="after"/>.</summary>
+    public ScoreTrendSummary Change(PatientScore? before, PatientScore after, int maxSample)
+    {
+        ArgumentNullException.ThrowIfNull(after);
+        var s = this with { Patients = Patients + (before is null ? 1 : 0) };
+        if (before is { Responses: > 1 })
+        {
+            s = s with
+            {
+                PatientsWithRepeat = s.PatientsWithRepeat - 1,
+                ChangeSum = s.ChangeSum - (before.LastScore - before.FirstScore),
+                Improved = s.Improved - (before.LastScore < before.FirstScore ? 1 : 0),
+                Worsened = s.Worsened - (before.LastScore > before.FirstScore ? 1 : 0),
+            };
+        }
+
+        if (after.Responses > 1)
+        {
+            s = s with
+            {
+                PatientsWithRepeat = s.PatientsWithRepeat + 1,
+                ChangeSum = s.ChangeSum + (after.LastScore - after.FirstScore),
+                Improved = s.Improved + (after.LastScore < after.FirstScore ? 1 : 0),
+                Worsened = s.Worsened + (after.LastScore > after.FirstScore ? 1 : 0),
+            };
+        }
+
+        // The sample is the patients with the earliest first responses: first times only move earlier, so a patient
+        // enters when it is earlier than the latest kept one and the latest leaves when there are too many.
+        var sample = s.Sample.Where(p => p.PatientId != after.PatientId).ToList();
+        sample.Add(after with { Seen = [] });
+        return s with
+        {
+            Sample = [.. sample.OrderBy(p => p.FirstAt).ThenBy(p => p.PatientId, StringComparer.Ordinal).Take(maxSample)],
+        };
+    }
+}
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(IReadOnlyList<PatientScore>))]
+internal sealed partial class MeasuresJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
