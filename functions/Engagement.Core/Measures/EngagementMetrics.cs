@@ -29,7 +29,7 @@ public sealed class EngagementMetrics(TableEngagementStore store, TimeProvider t
 /// <summary>
 /// Records a care-team Task's acknowledgement when it is stored out of <c>requested</c>/<c>ready</c>/<c>received</c>
 /// (accepted, in-progress, completed…) while its escalation or red flag is open: minutes from raised to the Task's
-/// <c>meta.lastUpdated</c>, under the item's protocol and cohort; the item leaves the open index. Idempotent (the event
+/// <c>lastModified</c> (else <c>meta.lastUpdated</c>), under the item's protocol and cohort; the item leaves the open index. Idempotent (the event
 /// id is <c>ack-{taskId}</c>). Only Task writes cost a lookup (one point read).
 /// </summary>
 public sealed class TaskAcknowledgementObserver(TableEngagementStore store, TimeProvider time) : IFhirResourceObserver
@@ -44,7 +44,8 @@ public sealed class TaskAcknowledgementObserver(TableEngagementStore store, Time
             return;
         }
 
-        var at = task.Meta?.LastUpdated ?? time.GetUtcNow();
+        // When the clinician acted: the Task's lastModified (the EHR's, when the change came from there), else when we stored it.
+        var at = task.LastModifiedElement?.ToDateTimeOffset(TimeSpan.Zero) ?? task.Meta?.LastUpdated ?? time.GetUtcNow();
         await store.RecordAsync(new EngagementEvent
         {
             Id = "ack-" + item.TaskId,

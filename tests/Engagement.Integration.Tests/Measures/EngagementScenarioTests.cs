@@ -130,6 +130,37 @@ public sealed class EngagementScenarioFixture : IAsyncLifetime
         Assert.DoesNotContain(outbox, m => m.Status == OutboxStore.Suppressed);
         Assert.Equal(17, outbox.Count(m => m.Message.InstanceId is not null && m.Message.Channel == "sms")); // A 5, B 9, C 3
         Assert.Equal(1, outbox.Count(m => m.Message.TemplateCode == "optout-confirmation"));
+
+        // The care team works two of our Tasks in the EHR, which sends them back as its own Task resources carrying our
+        // identifiers: A's red-flag review accepted and B's first escalation completed, each 2 minutes after it was raised.
+        await AcknowledgeInEhrAsync(host, patientA, "review-red-flag", Hl7.Fhir.Model.Task.TaskStatus.Accepted);
+        await AcknowledgeInEhrAsync(host, patientB, "follow-up-no-response", Hl7.Fhir.Model.Task.TaskStatus.Completed);
+    }
+
+    /// <summary>
+    /// The EHR's copy of the patient's first Task with <paramref name="code"/> (its own id, our identifier), in
+    /// <paramref name="status"/> with lastModified 2 minutes after the Task was authored, sent as a rest-hook PUT; returns
+    /// once our Task has taken the status.
+    /// </summary>
+    private static async Task AcknowledgeInEhrAsync(StandaloneHost host, string patientId, string code, Hl7.Fhir.Model.Task.TaskStatus status)
+    {
+        using var request = StandaloneHost.AdminRequest(HttpMethod.Get, $"/api/fhir/Task?patient={patientId}");
+        using var response = await host.Client.SendAsync(request);
+        var bundle = new FhirJsonDeserializer().Deserialize<Bundle>(await response.Content.ReadAsStringAsync())!;
+        var ours = bundle.Entry.Select(e => (Hl7.Fhir.Model.Task)e.Resource!)
+            .Where(t => t.Code?.Coding.Any(c => c.Code == code) == true).OrderBy(t => t.AuthoredOn, StringComparer.Ordinal).First();
+        var ehr = (Hl7.Fhir.Model.Task)ours.DeepCopy();
+        ehr.Id = FollowUpHarness.NewId("ehr-task");
+        ehr.Meta = null;
+        ehr.Status = status;
+        ehr.LastModifiedElement = new FhirDateTime(DateTimeOffset.Parse(ours.AuthoredOn!, CultureInfo.InvariantCulture).AddMinutes(2));
+        await PutAsync(host, ehr);
+        await Poll.UntilAsync(async () =>
+        {
+            using var get = StandaloneHost.AdminRequest(HttpMethod.Get, $"/api/fhir/Task/{ours.Id}");
+            using var answer = await host.Client.SendAsync(get);
+            return new FhirJsonDeserializer().Deserialize<Hl7.Fhir.Model.Task>(await answer.Content.ReadAsStringAsync())!.Status;
+        }, s => s == status, TimeSpan.FromSeconds(60), $"our {code} Task to take the EHR's status");
     }
 
     /// <summary>A: the check-in is reported delivered (twice: a redelivered receipt); each PHQ-9 is answered through its link as soon as it arrives.</summary>
@@ -355,10 +386,10 @@ public sealed class EngagementScenarioTests(EngagementScenarioFixture fixture)
         Assert.Equal((1, 1, 1), StratumPopulations(optOut, "age-band", "40-64"));
         Assert.Equal((1, 1, 0), StratumPopulations(optOut, "age-band", "65-79"));
 
-        // One red flag, nobody has acknowledged it yet.
+        // One red flag, acknowledged in the EHR 2 minutes after it was raised: the bin up to 5 minutes.
         var redFlags = Group(bundle, "red-flag-acknowledgement-time");
-        Assert.Equal((1, 0), (Count(redFlags, "initial-population"), Count(redFlags, "measure-population")));
-        Assert.Null(redFlags.MeasureScore);
+        Assert.Equal((1, 1), (Count(redFlags, "initial-population"), Count(redFlags, "measure-population")));
+        Assert.Equal(("min", 5m), (redFlags.MeasureScore!.Unit, redFlags.MeasureScore.Value));
 
         // The same aggregates as JSON for the dashboard.
         var (status, json) = await GetAsync(host, "/api/metrics/engagement?" + period);
@@ -377,9 +408,9 @@ public sealed class EngagementScenarioTests(EngagementScenarioFixture fixture)
             ["completed-on-time"] = 2,
             ["reminder-sent"] = 10,
             ["escalation-raised"] = 5,
-            ["escalation-acknowledged"] = 0,
+            ["escalation-acknowledged"] = 1,
             ["red-flag-raised"] = 1,
-            ["red-flag-acknowledged"] = 0,
+            ["red-flag-acknowledged"] = 1,
             ["opt-out"] = 1,
         };
         Assert.Equal(expectedTotals, totals.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt64()));
@@ -396,10 +427,10 @@ public sealed class EngagementScenarioTests(EngagementScenarioFixture fixture)
         Assert.Equal(2, daily.Sum(d => d.GetProperty("responses").GetInt64()));
         Assert.Equal(18, daily.Sum(d => d.GetProperty("messagesSent").GetInt64()));
 
-        // 5 escalations and the red flag, none acknowledged, all of this protocol.
+        // 5 escalations and the red flag; B's first escalation and the red flag were acknowledged: 4 open, all of this protocol.
         var open = metrics.GetProperty("openEscalations").EnumerateArray().ToList();
-        Assert.Equal(5, open.Count(o => o.GetProperty("kind").GetString() == "escalation"));
-        Assert.Equal(1, open.Count(o => o.GetProperty("kind").GetString() == "red-flag"));
+        Assert.Equal(4, open.Count(o => o.GetProperty("kind").GetString() == "escalation"));
+        Assert.Equal(0, open.Count(o => o.GetProperty("kind").GetString() == "red-flag"));
         Assert.All(open, o => Assert.Equal("post-discharge", o.GetProperty("protocol").GetString()));
 
         // PHQ-9 score trend: one patient, 17 then 8.

@@ -12,7 +12,8 @@ namespace Engagement.FollowUp.Engine;
 
 /// <summary>
 /// Where intake hands every processed clinical event: Patients are kept (demographics and contact preferences for
-/// outreach), and every resource goes to trigger matching and EHR-side cancellation. Idempotent: deterministic
+/// outreach), our Tasks worked in the EHR are updated (<see cref="EhrTaskUpdates"/>), and every resource goes to trigger
+/// matching and EHR-side cancellation. Idempotent: deterministic
 /// instance ids make a re-routed event start nothing new.
 /// </summary>
 public sealed class FollowUpEventRouter(
@@ -20,6 +21,7 @@ public sealed class FollowUpEventRouter(
     IFhirResourceStore store,
     IDurableClientAccessor durable,
     WriteBackStore writeBack,
+    EhrTaskUpdates ehrTasks,
     TimeProvider time,
     ILogger<FollowUpEventRouter> logger) : IEventRouter
 {
@@ -45,6 +47,10 @@ public sealed class FollowUpEventRouter(
         {
             var stored = await store.GetAsync("Patient", patient.Id ?? clinicalEvent.ResourceId, cancellationToken);
             await KeepPatientAsync(patient, patient.Id ?? clinicalEvent.ResourceId, clinicalEvent.Source, stored?.Resource as Patient, cancellationToken);
+        }
+        else if (resource is Hl7.Fhir.Model.Task task)
+        {
+            await ehrTasks.ApplyAsync(clinicalEvent.Source, task, cancellationToken);
         }
 
         var client = durable.Client

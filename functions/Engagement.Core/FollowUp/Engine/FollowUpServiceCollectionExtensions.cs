@@ -16,6 +16,7 @@ public static class FollowUpServiceCollectionExtensions
         services.AddSingleton<IFollowUpLinks, LinkIssuerFollowUpLinks>();
         services.AddSingleton<FollowUpStarter>();
         services.AddSingleton<FollowUpHandler>();
+        services.AddSingleton<EhrTaskUpdates>();
         // Intake hands its events here (registered before intake's logging default).
         services.AddSingleton<Engagement.Intake.IEventRouter, FollowUpEventRouter>();
         services.TryAddSingleton<Engagement.Durable.IDurableClientAccessor, Engagement.Durable.ServiceProviderDurableClientAccessor>();
