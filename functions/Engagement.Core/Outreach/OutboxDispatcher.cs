@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using Engagement.Fhir;
 using Engagement.FollowUp.Engine;
@@ -31,55 +32,61 @@ public sealed class OutboxDispatcher(
 
     private const int BatchSize = 100;
 
-    /// <summary>One pass over every shard. Returns how many messages were sent.</summary>
+    /// <summary>
+    /// One pass over every shard, the shards concurrently and each shard's messages one at a time (so at most one message
+    /// per shard is in flight: a crash can repeat at most that one). Returns how many messages were sent.
+    /// </summary>
     public async Task<int> DispatchPendingAsync(CancellationToken cancellationToken)
     {
-        var sent = 0;
         // Patients found opted out in this pass. Only "yes" is remembered: a "no" is read again for every message, so a
         // STOP stored while the pass runs is seen by the next message.
-        var optedOut = new HashSet<string>(StringComparer.Ordinal);
-        for (var shard = 0; shard < OutboxStore.ShardCount; shard++)
+        var optedOut = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
+        var sent = await Task.WhenAll(Enumerable.Range(0, OutboxStore.ShardCount).Select(shard => DispatchShardAsync(shard, optedOut, cancellationToken)));
+        return sent.Sum();
+    }
+
+    private async Task<int> DispatchShardAsync(int shard, ConcurrentDictionary<string, bool> optedOut, CancellationToken cancellationToken)
+    {
+        var sent = 0;
+        foreach (var entry in await outbox.GetPendingAsync(shard, BatchSize, cancellationToken))
         {
-            foreach (var entry in await outbox.GetPendingAsync(shard, BatchSize, cancellationToken))
+            using var span = EngagementTelemetry.StartContinued("outreach.dispatch", ActivityKind.Producer, entry.Message.TraceParent);
+            span?.SetTag("engagement.message", entry.Message.MessageId);
+            span?.SetTag("engagement.channel", entry.Message.Channel);
+            // A stop is honoured between messages, never inside one: a send cancelled after the transport took the
+            // message would leave it unmarked, and the next pass would send it again.
+            cancellationToken.ThrowIfCancellationRequested();
+            if (IsProtocolOutreach(entry.Message) && await IsOptedOutAsync(entry.Message.PatientId, optedOut))
             {
-                using var span = EngagementTelemetry.StartContinued("outreach.dispatch", ActivityKind.Producer, entry.Message.TraceParent);
-                span?.SetTag("engagement.message", entry.Message.MessageId);
-                span?.SetTag("engagement.channel", entry.Message.Channel);
-                // A stop is honoured between messages, never inside one: a send cancelled after the transport took the
-                // message would leave it unmarked, and the next pass would send it again.
-                cancellationToken.ThrowIfCancellationRequested();
-                if (IsProtocolOutreach(entry.Message) && await IsOptedOutAsync(entry.Message.PatientId, optedOut))
-                {
-                    await SuppressAsync(entry);
-                    span?.SetTag("engagement.suppressed", true);
-                    continue;
-                }
-
-                await transport.SendAsync(entry.Message, CancellationToken.None);
-                var sentAt = time.GetUtcNow();
-                if (!string.Equals(entry.Message.Channel, ClinicianChannel, StringComparison.Ordinal))
-                {
-                    // Patient messages only (a withheld one is not counted); the event id is the message id, so a resend
-                    // after a crash counts once.
-                    await recorder.RecordAsync(new EngagementEvent
-                    {
-                        Id = entry.Message.MessageId,
-                        Kind = EngagementEventKinds.MessageSent,
-                        OccurredAt = entry.Message.CreatedAt == default ? sentAt : entry.Message.CreatedAt,
-                        InstanceId = entry.Message.InstanceId,
-                        Protocol = entry.Message.ProtocolId,
-                        Language = entry.Message.Language,
-                        Channel = entry.Message.Channel,
-                    }, CancellationToken.None);
-                }
-
-                await outbox.MarkSentAsync(entry, sentAt, CancellationToken.None);
-                EngagementTelemetry.MessagesSent.Add(1,
-                    new KeyValuePair<string, object?>("channel", entry.Message.Channel),
-                    new KeyValuePair<string, object?>("language", entry.Message.Language));
-                logger.LogInformation("Outreach {MessageId} sent on {Channel}", entry.Message.MessageId, entry.Message.Channel);
-                sent++;
+                await SuppressAsync(entry);
+                span?.SetTag("engagement.suppressed", true);
+                continue;
             }
+
+            await transport.SendAsync(entry.Message, CancellationToken.None);
+            var sentAt = time.GetUtcNow();
+            if (!string.Equals(entry.Message.Channel, ClinicianChannel, StringComparison.Ordinal))
+            {
+                // Patient messages only (a withheld one is not counted); the event id is the message id, so a resend
+                // after a crash counts once.
+                await recorder.RecordAsync(new EngagementEvent
+                {
+                    Id = entry.Message.MessageId,
+                    Kind = EngagementEventKinds.MessageSent,
+                    OccurredAt = entry.Message.CreatedAt == default ? sentAt : entry.Message.CreatedAt,
+                    InstanceId = entry.Message.InstanceId,
+                    Protocol = entry.Message.ProtocolId,
+                    Language = entry.Message.Language,
+                    Channel = entry.Message.Channel,
+                }, CancellationToken.None);
+            }
+
+            await outbox.MarkSentAsync(entry, sentAt, CancellationToken.None);
+            EngagementTelemetry.MessagesSent.Add(1,
+                new KeyValuePair<string, object?>("channel", entry.Message.Channel),
+                new KeyValuePair<string, object?>("language", entry.Message.Language));
+            logger.LogInformation("Outreach {MessageId} sent on {Channel}", entry.Message.MessageId, entry.Message.Channel);
+            sent++;
         }
 
         return sent;
@@ -89,16 +96,16 @@ public sealed class OutboxDispatcher(
     internal static bool IsProtocolOutreach(OutreachMessage message) =>
         message.InstanceId is not null && !string.Equals(message.Channel, ClinicianChannel, StringComparison.Ordinal);
 
-    private async Task<bool> IsOptedOutAsync(string patientId, HashSet<string> optedOut)
+    private async Task<bool> IsOptedOutAsync(string patientId, ConcurrentDictionary<string, bool> optedOut)
     {
-        if (optedOut.Contains(patientId))
+        if (optedOut.ContainsKey(patientId))
         {
             return true;
         }
 
         if (await consent.IsOptedOutAsync(patientId, CancellationToken.None))
         {
-            optedOut.Add(patientId);
+            optedOut[patientId] = true;
             return true;
         }
 
