@@ -154,12 +154,6 @@ internal static class Seeder
             }));
         }
 
-        var entities = 0;
-        await foreach (var _ in table.QueryAsync<TableEntity>(select: ["PartitionKey"]))
-        {
-            entities++;
-        }
-
         var sequential = new List<double>();
         var parallel = new List<double>();
         var query = new List<double>();
@@ -184,7 +178,7 @@ internal static class Seeder
             query.Add(clock.Elapsed.TotalMilliseconds);
         }
 
-        Console.WriteLine($"baseline (Azurite, table of {entities:N0} entities): {reads} point reads of a month row ({size:N0} bytes of aggregates): "
+        Console.WriteLine($"baseline (Azurite, the seeded table): {reads} point reads of a month row ({size:N0} bytes of aggregates): "
             + $"one after another {QueryClient.Summary(sequential)}; 16 at a time {QueryClient.Summary(parallel)}; a query returning 1 row: {QueryClient.Summary(query)}");
         return 0;
     }

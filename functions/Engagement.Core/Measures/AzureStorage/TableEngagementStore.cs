@@ -113,17 +113,17 @@ public sealed class TableEngagementStore : IEngagementRecorder
         }
 
         var outcomes = await Task.WhenAll(completed.Select(e => SubmitAsync(e, cancellationToken)));
-        var recorded = 0;
-        for (var i = 0; i < completed.Count; i++)
+        var recorded = completed.Where((_, i) => outcomes[i]).ToList();
+
+        // Open items in input order (an acknowledgement after what it closes); score trends all at once, so that their
+        // group commit batches them.
+        foreach (var e in recorded.Where(e => e.Kind != EngagementEventKinds.ResponseReceived))
         {
-            if (outcomes[i])
-            {
-                recorded++;
-                await AfterRecordAsync(completed[i], cancellationToken);
-            }
+            await AfterRecordAsync(e, cancellationToken);
         }
 
-        return recorded;
+        await Task.WhenAll(recorded.Where(e => e.Kind == EngagementEventKinds.ResponseReceived).Select(e => AfterRecordAsync(e, cancellationToken)));
+        return recorded.Count;
     }
 
     private async Task<bool> SubmitAsync(EngagementEvent e, CancellationToken cancellationToken)
