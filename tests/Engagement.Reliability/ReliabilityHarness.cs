@@ -9,6 +9,7 @@ using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using Engagement.Integration.Tests.Infrastructure;
 using Engagement.Integration.Tests.Links;
+using Engagement.Outreach;
 
 namespace Engagement.Reliability;
 
@@ -177,6 +178,11 @@ public sealed class ReliabilityHarness : IAsyncDisposable
         var rows = new List<(string, string, string)>();
         await foreach (var row in table.QueryAsync<TableEntity>())
         {
+            if (OutboxStore.IsPendingMarker(row.RowKey))
+            {
+                continue;
+            }
+
             using var body = JsonDocument.Parse(row.GetString("Body"));
             rows.Add((row.RowKey, row.GetString("Status"), body.RootElement.GetProperty("PatientId").GetString()!));
         }

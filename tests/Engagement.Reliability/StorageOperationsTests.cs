@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Azure.Data.Tables;
 using Engagement.Integration.Tests.Infrastructure;
+using Engagement.Outreach;
 
 namespace Engagement.Reliability;
 
@@ -285,6 +286,11 @@ public sealed class StorageOperationsTests
         var links = new Dictionary<string, string>();
         await foreach (var row in new TableClient(h.Storage, h.OutboxTable).QueryAsync<TableEntity>())
         {
+            if (OutboxStore.IsPendingMarker(row.RowKey))
+            {
+                continue;
+            }
+
             var message = JsonNode.Parse(row.GetString("Body"))!;
             if ((string?)message["ActivityId"] == activityId && row.GetString("Status") != "Pending" && (string?)message["Link"] is { } link)
             {

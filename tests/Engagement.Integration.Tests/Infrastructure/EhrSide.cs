@@ -35,7 +35,7 @@ public static class EhrSide
         await foreach (var row in table.QueryAsync<TableEntity>())
         {
             var message = JsonSerializer.Deserialize<OutreachMessage>(row.GetString("Body"))!;
-            if (message.PatientId == patientId)
+            if (message.PatientId == patientId && !OutboxStore.IsPendingMarker(row.RowKey))
             {
                 messages.Add(message);
             }

@@ -261,6 +261,11 @@ public sealed class EngagementScenarioFixture : IAsyncLifetime
         {
             await foreach (var row in table.QueryAsync<TableEntity>())
             {
+                if (OutboxStore.IsPendingMarker(row.RowKey))
+                {
+                    continue;
+                }
+
                 rows.Add(new OutboxRow(JsonSerializer.Deserialize<OutreachMessage>(row.GetString("Body"))!, row.GetString("Status") ?? ""));
             }
         }

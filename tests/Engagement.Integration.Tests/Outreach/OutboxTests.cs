@@ -77,6 +77,65 @@ public sealed class OutboxTests
         }
     }
 
+    /// <summary>Rows of the outbox table: message rows and pending markers.</summary>
+    private async Task<(List<Azure.Data.Tables.TableEntity> Messages, List<string> Markers)> RowsAsync()
+    {
+        var messages = new List<Azure.Data.Tables.TableEntity>();
+        var markers = new List<string>();
+        await foreach (var row in storage.Tables.GetTableClient(outboxTable).QueryAsync<Azure.Data.Tables.TableEntity>())
+        {
+            if (OutboxStore.IsPendingMarker(row.RowKey))
+            {
+                markers.Add(row.RowKey[OutboxStore.PendingPrefix.Length..]);
+            }
+            else
+            {
+                messages.Add(row);
+            }
+        }
+
+        return (messages, markers);
+    }
+
+    [Fact]
+    public async Task What_the_dispatcher_reads_is_the_pending_markers_which_leave_with_the_send_and_a_message_from_before_markers_gets_one()
+    {
+        var (outbox, dispatcher, queue) = Create();
+        var ids = Enumerable.Range(0, 12).Select(i => OutreachMessage.CreateId("markers", outboxTable, i.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToList();
+        foreach (var id in ids)
+        {
+            Assert.True(await outbox.EnqueueAsync(Message(id), default));
+        }
+
+        var (messages, markers) = await RowsAsync();
+        Assert.Equal(ids.Order(StringComparer.Ordinal), markers.Order(StringComparer.Ordinal)); // one marker per message, written with it
+        Assert.Equal(12, await dispatcher.DispatchPendingAsync(default));
+        (messages, markers) = await RowsAsync();
+        Assert.Empty(markers);
+        Assert.All(messages, m => Assert.Equal(OutboxStore.Sent, m.GetString("Status")));
+        Assert.False(await outbox.EnqueueAsync(Message(ids[0]), default)); // a duplicate of a sent message: no new marker
+        Assert.Empty((await RowsAsync()).Markers);
+        Assert.Equal(0, await dispatcher.DispatchPendingAsync(default));
+        Assert.Equal(12, (await DrainAsync(queue)).Count);
+
+        // A message written before markers existed (status Pending, no marker): a new process finds it and sends it once.
+        var legacy = OutreachMessage.CreateId("markers", outboxTable, "legacy");
+        var partition = OutboxStore.ShardOf(legacy);
+        await storage.Tables.GetTableClient(outboxTable).AddEntityAsync(new Azure.Data.Tables.TableEntity(partition, legacy)
+        {
+            ["Status"] = OutboxStore.Pending,
+            ["Attempts"] = 0,
+            ["Body"] = JsonSerializer.Serialize(Message(legacy)),
+            ["CreatedAt"] = DateTimeOffset.UtcNow,
+        });
+        Assert.Equal(0, await dispatcher.DispatchPendingAsync(default)); // this process already looked for such rows
+        var (_, restarted, _) = Create();
+        Assert.Equal(1, await restarted.DispatchPendingAsync(default));
+        Assert.Equal([legacy], (await DrainAsync(queue)).Select(e => e.MessageId));
+        Assert.Equal(0, await restarted.DispatchPendingAsync(default));
+        Assert.Empty((await RowsAsync()).Markers);
+    }
+
     [Fact]
     public async Task Enqueueing_the_same_message_twice_stores_it_once_and_sends_it_once()
     {
