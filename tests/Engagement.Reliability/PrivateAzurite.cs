@@ -11,7 +11,7 @@ namespace Engagement.Reliability;
 /// </summary>
 public sealed class PrivateAzurite(bool inMemory = false) : IAsyncDisposable
 {
-    private readonly int[] ports = [TestEnvironment.FreeTcpPort(), TestEnvironment.FreeTcpPort(), TestEnvironment.FreeTcpPort()];
+    private readonly int[] ports = TestEnvironment.FreeTcpPorts(3);
 
     public string DataFolder { get; } = Path.Combine(Path.GetTempPath(), "engagement-outage-azurite-" + Guid.NewGuid().ToString("N")[..8]);
 

@@ -44,10 +44,11 @@ public sealed partial class StorageProxy : IAsyncDisposable
             .Select(p => p.Split('=', 2))
             .ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : string.Empty, StringComparer.OrdinalIgnoreCase);
         var rewritten = azuriteConnectionString;
+        var ports = new Queue<int>(TestEnvironment.FreeTcpPorts(3));
         foreach (var service in (string[])["Blob", "Queue", "Table"])
         {
             var endpoint = new Uri(parts[service + "Endpoint"]);
-            var port = TestEnvironment.FreeTcpPort();
+            var port = ports.Dequeue();
             routes[port] = (service.ToLowerInvariant(), new Uri($"{endpoint.Scheme}://{endpoint.Authority}"));
             rewritten = rewritten.Replace($"{service}Endpoint={endpoint.Scheme}://{endpoint.Authority}", $"{service}Endpoint=http://127.0.0.1:{port}", StringComparison.Ordinal);
         }
@@ -132,6 +133,7 @@ public sealed partial class StorageProxy : IAsyncDisposable
         }
 
         int status;
+        var recorded = false;
         byte[] answer;
         try
         {
@@ -162,6 +164,9 @@ public sealed partial class StorageProxy : IAsyncDisposable
             else if (status is not (204 or 304))
             {
                 context.Response.ContentLength = answer.Length;
+                // Recorded before the answer is written: a caller that has its answer finds its request counted.
+                requests.Enqueue(Classify(at, service, request.Method, rawTarget, request.Headers, body, status, answer));
+                recorded = true;
                 await context.Response.Body.WriteAsync(answer, context.RequestAborted);
             }
         }
@@ -176,7 +181,11 @@ public sealed partial class StorageProxy : IAsyncDisposable
             }
         }
 
-        requests.Enqueue(Classify(at, service, request.Method, rawTarget, request.Headers, body, status, answer));
+        if (!recorded)
+        {
+            // The answer (headers only, or the 502) goes out when this handler returns: recorded before that too.
+            requests.Enqueue(Classify(at, service, request.Method, rawTarget, request.Headers, body, status, answer));
+        }
     }
 
     private StorageRequest Classify(DateTimeOffset at, string service, string method, string rawTarget, IHeaderDictionary headers, byte[] body, int status, byte[] answer)

@@ -26,11 +26,24 @@ public static class TestEnvironment
     /// </summary>
     public static string StorageConnectionString => LazyStorage.Value;
 
-    public static int FreeTcpPort()
+    public static int FreeTcpPort() => FreeTcpPorts(1)[0];
+
+    /// <summary>
+    /// <paramref name="count"/> distinct free loopback ports: all held open until every one is chosen (ports taken one
+    /// after another can repeat — the kernel may hand a just-released port out again).
+    /// </summary>
+    public static int[] FreeTcpPorts(int count)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
+        try
+        {
+            listeners.ForEach(l => l.Start());
+            return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
+        }
+        finally
+        {
+            listeners.ForEach(l => l.Stop());
+        }
     }
 
     /// <summary>A task hub of its own per host under test, so tests never see each other's orchestrations.</summary>
