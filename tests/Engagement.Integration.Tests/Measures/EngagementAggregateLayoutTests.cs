@@ -98,7 +98,7 @@ public sealed class EngagementAggregateLayoutTests
 
         // The same through the snapshot the reports use: the whole equals the sum of any dimension's strata.
         var snapshot = new MeasuresSnapshot(new MeasuresQuery(new(2025, 1, 15), new(2025, 3, 10), null),
-            await a.ReadAsync(new(2025, 1, 15), new(2025, 3, 10), null, CancellationToken.None), [], DateTimeOffset.UtcNow);
+            await a.ReadAsync(new(2025, 1, 15), new(2025, 3, 10), null, CancellationToken.None), [], Start);
         foreach (var dimension in MeasuresSnapshot.Dimensions)
         {
             Assert.Equal(snapshot.Whole.All.Count(EngagementEventKinds.MessageSent),
@@ -172,7 +172,7 @@ public sealed class EngagementAggregateLayoutTests
         await observer.StoredAsync(Stored("t1", Hl7.Fhir.Model.Task.TaskStatus.Completed, raised.AddMinutes(90)), CancellationToken.None);
         Assert.Equal(["t2"], (await store.OpenItemsAsync(null, CancellationToken.None)).Select(o => o.TaskId));
         var day = DateOnly.FromDateTime(raised.UtcDateTime);
-        var snapshot = new MeasuresSnapshot(new MeasuresQuery(day, day, null), await store.ReadAsync(day, day, null, CancellationToken.None), [], DateTimeOffset.UtcNow);
+        var snapshot = new MeasuresSnapshot(new MeasuresQuery(day, day, null), await store.ReadAsync(day, day, null, CancellationToken.None), [], Start);
         var figures = MeasuresSnapshot.Compute("red-flag-acknowledgement-time", snapshot.Whole);
         Assert.Equal(new MeasureFigures(1, 1, 0, 60), figures); // 45 minutes is in the bin up to 60
         Assert.Equal(1, snapshot.Stratum("language", "es").All.Count(EngagementEventKinds.RedFlagAcknowledged));
