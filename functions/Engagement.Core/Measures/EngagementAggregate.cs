@@ -6,7 +6,8 @@ namespace Engagement.Measures;
 
 /// <summary>
 /// The aggregates of one protocol over some days: per kind of activity (with a Questionnaire or not) a total bucket and
-/// one bucket per value of each cohort dimension (the margins — reports stratify by one dimension at a time, never by
+/// one bucket per value of each dimension — age band, language, channel and the Questionnaire (its canonical URL, "-"
+/// for activities without one) — (the margins — reports stratify by one dimension at a time, never by
 /// the cross product), and optionally per-day totals for the series. Buckets add, so a month's aggregate is the sum of
 /// its days' and a period's is the sum of its months' and days'. Stored as compact JSON in one table property
 /// (docs/adr/0005-measures-layout.md).
@@ -16,7 +17,7 @@ public sealed class EngagementAggregate
     /// <summary>The total's dimension name.</summary>
     public const string Total = "";
 
-    public static readonly IReadOnlyList<string> Dimensions = ["age-band", "language", "channel"];
+    public static readonly IReadOnlyList<string> Dimensions = ["age-band", "language", "channel", "questionnaire"];
 
     /// <summary>Margins: (questionnaire?, dimension, value) → bucket; the total has dimension <see cref="Total"/> and value "".</summary>
     public Dictionary<MarginKey, EngagementBucket> Margins { get; } = [];
@@ -35,6 +36,7 @@ public sealed class EngagementAggregate
         Bucket(new MarginKey(questionnaire, "age-band", e.AgeBand ?? Cohorts.Unknown)).Apply(e);
         Bucket(new MarginKey(questionnaire, "language", e.Language ?? Cohorts.Unknown)).Apply(e);
         Bucket(new MarginKey(questionnaire, "channel", e.Channel ?? Cohorts.Unknown)).Apply(e);
+        Bucket(new MarginKey(questionnaire, "questionnaire", questionnaire ? e.Questionnaire! : "-")).Apply(e);
         if (day is { } d)
         {
             DayBucket(d, questionnaire).Apply(e);

@@ -6,7 +6,7 @@ namespace Engagement.Measures;
 /// The <c>$engagement</c> answer: a Bundle (collection) of summary MeasureReports, one per shipped engagement Measure.
 /// R4 <c>MeasureReport.measure</c> is a single canonical and the engagement-measurereport profile is "a summary report of
 /// one engagement Measure", so each report carries one group (the Measure's group code) with its populations,
-/// measureScore and strata per age band, language and channel.
+/// measureScore and strata per age band, language, channel and Questionnaire.
 /// </summary>
 public static class MeasureReportBuilder
 {

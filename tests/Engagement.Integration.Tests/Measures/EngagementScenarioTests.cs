@@ -356,6 +356,10 @@ public sealed class EngagementScenarioTests(EngagementScenarioFixture fixture)
         Assert.Equal((3, 3, 0), StratumPopulations(responseRate, "age-band", "18-39"));
         Assert.Equal((7, 7, 2), StratumPopulations(responseRate, "channel", "sms"));
         Assert.Equal(Proportion(2, 3), StratumScore(responseRate, "age-band", "65-79"));
+        // Per Questionnaire: the day-2 check-ins (A, B, C) went unanswered; 2 of the 4 PHQ-9s (A's) were answered.
+        Assert.Equal((4, 4, 2), StratumPopulations(responseRate, "questionnaire", EngagementScenarioFixture.Phq9));
+        Assert.Equal((3, 3, 0), StratumPopulations(responseRate, "questionnaire", "http://engagement-functions.org/fhir/Questionnaire/post-discharge-checkin"));
+        Assert.Equal(Proportion(2, 4), StratumScore(responseRate, "questionnaire", EngagementScenarioFixture.Phq9));
 
         // Both answers came within the minute of their request: the first histogram bin, whose upper edge (1 min) is the median.
         var timeToRespond = Group(bundle, "time-to-respond");
