@@ -87,6 +87,7 @@ public sealed class PackageTests
     [InlineData("reminders-per-response", "ratio")]
     [InlineData("red-flag-acknowledgement-time", "continuous-variable")]
     [InlineData("messages-delivered", "proportion")]
+    [InlineData("score-change", "continuous-variable")]
     public void Each_engagement_measure_has_the_populations_its_scoring_needs(string key, string scoring)
     {
         var measure = Assert.Single(Resources.OfType<Measure>(), m => m.Id == $"engagement-{key}");

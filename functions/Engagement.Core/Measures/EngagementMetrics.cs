@@ -22,8 +22,12 @@ public sealed class EngagementMetrics(TableEngagementStore store, TimeProvider t
         return new MeasuresSnapshot(query, protocols, await openItems, time.GetUtcNow());
     }
 
-    public Task<IReadOnlyList<ScoreTrendSummary>> ScoreTrendsAsync(string? protocol, CancellationToken cancellationToken) =>
-        store.ScoreTrendsAsync(protocol, cancellationToken);
+    /// <summary>Score trends of the patients whose first score falls in the query's period (see <see cref="TableEngagementStore.ScoreTrendsAsync"/>).</summary>
+    public Task<IReadOnlyList<ScoreTrendSummary>> ScoreTrendsAsync(MeasuresQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        return store.ScoreTrendsAsync(query.Protocol, query.From, query.To, cancellationToken);
+    }
 }
 
 /// <summary>

@@ -1,3 +1,4 @@
+using Engagement.Measures.AzureStorage;
 using Hl7.Fhir.Model;
 
 namespace Engagement.Measures;
@@ -14,13 +15,15 @@ public static class MeasureReportBuilder
     public const string MeasureCodeSystem = Base + "/CodeSystem/engagement-measure";
     private const string PopulationSystem = "http://terminology.hl7.org/CodeSystem/measure-population";
 
-    public static Bundle Build(MeasuresSnapshot snapshot, string measureVersion = "0.1.0")
+    public const string ScoreChange = "score-change";
+
+    public static Bundle Build(MeasuresSnapshot snapshot, IReadOnlyList<ScoreTrendSummary> trends, string measureVersion = "0.1.0")
     {
         ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(trends);
         var bundle = new Bundle { Type = Bundle.BundleType.Collection, Timestamp = snapshot.Now };
-        foreach (var code in MeasuresSnapshot.MeasureCodes)
+        foreach (var report in MeasuresSnapshot.MeasureCodes.Select(code => Report(snapshot, code, measureVersion)).Append(ScoreChangeReport(snapshot, trends, measureVersion)))
         {
-            var report = Report(snapshot, code, measureVersion);
             bundle.Entry.Add(new Bundle.EntryComponent { FullUrl = "urn:uuid:" + Guid.NewGuid().ToString("D"), Resource = report });
         }
 
@@ -61,6 +64,55 @@ public static class MeasureReportBuilder
             group.Stratifier.Add(stratifier);
         }
 
+        return Wrap(snapshot, code, group, measureVersion);
+    }
+
+    /// <summary>
+    /// Score change (continuous variable): the patients whose first score on a scored Questionnaire falls in the
+    /// period (initial population), those with a later score (measure population), and the mean change from the first
+    /// score to the latest, in score points, per Questionnaire (stratifier <c>questionnaire</c>). The group's own score
+    /// is given only when one Questionnaire contributes: a mean over different instruments would mean nothing.
+    /// </summary>
+    public static MeasureReport ScoreChangeReport(MeasuresSnapshot snapshot, IReadOnlyList<ScoreTrendSummary> trends, string measureVersion = "0.1.0")
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(trends);
+        var perQuestionnaire = trends.GroupBy(t => t.Questionnaire, StringComparer.Ordinal)
+            .Select(g => ScoreTrendSummary.Merge("", g.Key, g, 0))
+            .OrderBy(t => t.Questionnaire, StringComparer.Ordinal)
+            .ToList();
+        var whole = ScoreTrendSummary.Merge("", "", perQuestionnaire, 0);
+        var group = new MeasureReport.GroupComponent
+        {
+            Code = new CodeableConcept(MeasureCodeSystem, ScoreChange),
+            Population = [Population("initial-population", whole.Patients), Population("measure-population", whole.PatientsWithRepeat)],
+            MeasureScore = perQuestionnaire.Count == 1 ? MeanChange(whole) : null,
+        };
+        var stratifier = new MeasureReport.StratifierComponent { Code = [new CodeableConcept(MeasureCodeSystem, "questionnaire") { Text = "questionnaire" }] };
+        foreach (var t in perQuestionnaire)
+        {
+            stratifier.Stratum.Add(new MeasureReport.StratifierGroupComponent
+            {
+                Value = new CodeableConcept { Text = t.Questionnaire },
+                Population =
+                [
+                    new() { Code = new CodeableConcept(PopulationSystem, "initial-population"), Count = t.Patients },
+                    new() { Code = new CodeableConcept(PopulationSystem, "measure-population"), Count = t.PatientsWithRepeat },
+                ],
+                MeasureScore = MeanChange(t),
+            });
+        }
+
+        group.Stratifier.Add(stratifier);
+        return Wrap(snapshot, ScoreChange, group, measureVersion);
+    }
+
+    private static Quantity? MeanChange(ScoreTrendSummary t) => t.PatientsWithRepeat == 0
+        ? null
+        : new Quantity { Value = Math.Round((decimal)t.ChangeSum / t.PatientsWithRepeat, 2), Unit = "score points", System = "http://unitsofmeasure.org", Code = "{score}" };
+
+    private static MeasureReport Wrap(MeasuresSnapshot snapshot, string code, MeasureReport.GroupComponent group, string measureVersion)
+    {
         var report = new MeasureReport
         {
             Meta = new Meta { Profile = [Base + "/StructureDefinition/engagement-measurereport"] },

@@ -34,8 +34,9 @@ public sealed partial class MeasuresHandler(EngagementMetrics metrics, IFhirAcce
             return FhirResults.BadRequest(error);
         }
 
+        var trends = metrics.ScoreTrendsAsync(query!, cancellationToken);
         var snapshot = await metrics.ReadAsync(query!, open: false, cancellationToken);
-        return FhirResults.Resource(MeasureReportBuilder.Build(snapshot));
+        return FhirResults.Resource(MeasureReportBuilder.Build(snapshot, await trends));
     }
 
     public async Task<IResult> MetricsAsync(HttpRequest request, CancellationToken cancellationToken)
@@ -52,8 +53,8 @@ public sealed partial class MeasuresHandler(EngagementMetrics metrics, IFhirAcce
             return FhirResults.BadRequest(error);
         }
 
-        var trends = metrics.ScoreTrendsAsync(query!.Protocol, cancellationToken);
-        var snapshot = await metrics.ReadAsync(query, open: true, cancellationToken);
+        var trends = metrics.ScoreTrendsAsync(query!, cancellationToken);
+        var snapshot = await metrics.ReadAsync(query!, open: true, cancellationToken);
         return Results.Json(EngagementMetricsJson.From(snapshot, await trends));
     }
 

@@ -109,7 +109,7 @@ public sealed class EngagementAggregateLayoutTests
     }
 
     [Fact]
-    public async Task Score_trend_summaries_match_each_patients_first_and_last_score_and_keep_the_200_earliest_patients()
+    public async Task Score_trend_summaries_match_each_patients_first_and_last_score_for_any_period_of_first_scores_and_keep_the_200_earliest_patients()
     {
         var (a, b) = TwoProcesses();
         var random = new Random(7);
@@ -127,26 +127,43 @@ public sealed class EngagementAggregateLayoutTests
         await Task.WhenAll(events.Select((e, i) => (i % 2 == 0 ? a : b).RecordAsync(e, CancellationToken.None)));
         await Task.WhenAll(events.Take(50).Select(e => b.RecordAsync(e, CancellationToken.None))); // repeats change nothing
 
-        var expected = events
-            .GroupBy(e => (e.Protocol!, e.Questionnaire!))
-            .OrderBy(g => g.Key.Item2, StringComparer.Ordinal).ThenBy(g => g.Key.Item1, StringComparer.Ordinal)
-            .Select(g =>
-            {
-                var patients = g.GroupBy(e => e.PatientId!).Select(p =>
+        // Without a period every patient; with one, the patients whose first score falls in it (UTC dates, inclusive):
+        // whole months (month rows), parts of months (day rows), one day, across the month end, and a month with none.
+        var day = DateOnly.FromDateTime(Start.UtcDateTime);
+        (DateOnly From, DateOnly To)?[] periods =
+        [
+            null, (day, day.AddDays(30)), (day.AddDays(9), day.AddDays(50)), (day.AddDays(31), day.AddDays(31)),
+            (day.AddDays(20), day.AddDays(40)), (day.AddDays(-31), day.AddDays(-1)), (day.AddDays(-3), day.AddDays(364)),
+        ];
+        var cut = false;
+        foreach (var period in periods)
+        {
+            var expected = events
+                .GroupBy(e => (e.Protocol!, e.Questionnaire!))
+                .Select(g => (g.Key, Patients: g.GroupBy(e => e.PatientId!).Select(p =>
                 {
                     var ordered = p.OrderBy(e => e.OccurredAt).ToList();
                     return (Patient: p.Key, FirstAt: ordered[0].OccurredAt, First: (double)ordered[0].Score!, Last: (double)ordered[^1].Score!, Responses: ordered.Count);
+                }).Where(p => period is not { } range || (DateOnly.FromDateTime(p.FirstAt.UtcDateTime) >= range.From && DateOnly.FromDateTime(p.FirstAt.UtcDateTime) <= range.To)).ToList()))
+                .Where(g => g.Patients.Count > 0)
+                .OrderBy(g => g.Key.Item2, StringComparer.Ordinal).ThenBy(g => g.Key.Item1, StringComparer.Ordinal)
+                .Select(g =>
+                {
+                    var repeated = g.Patients.Where(p => p.Responses > 1).ToList();
+                    return $"{g.Key.Item1} {g.Key.Item2} {g.Patients.Count}/{repeated.Count} {repeated.Sum(p => p.Last - p.First)} +{repeated.Count(p => p.Last > p.First)} -{repeated.Count(p => p.Last < p.First)} "
+                        + string.Join(" ", g.Patients.OrderBy(p => p.FirstAt).ThenBy(p => p.Patient, StringComparer.Ordinal).Take(200).Select(p => $"{p.Patient}:{p.First}->{p.Last}({p.Responses})"));
                 }).ToList();
-                var repeated = patients.Where(p => p.Responses > 1).ToList();
-                return $"{g.Key.Item1} {g.Key.Item2} {patients.Count}/{repeated.Count} {repeated.Sum(p => p.Last - p.First)} +{repeated.Count(p => p.Last > p.First)} -{repeated.Count(p => p.Last < p.First)} "
-                    + string.Join(" ", patients.OrderBy(p => p.FirstAt).ThenBy(p => p.Patient, StringComparer.Ordinal).Take(200).Select(p => $"{p.Patient}:{p.First}->{p.Last}({p.Responses})"));
-            }).ToList();
-        var read = (await a.ScoreTrendsAsync(null, CancellationToken.None)).Select(t =>
-            $"{t.Protocol} {t.Questionnaire} {t.Patients}/{t.PatientsWithRepeat} {t.ChangeSum} +{t.Worsened} -{t.Improved} "
-            + string.Join(" ", t.Sample.Select(p => $"{p.PatientId}:{p.FirstScore}->{p.LastScore}({p.Responses})"))).ToList();
-        Assert.Equal(expected, read);
-        Assert.Contains(read, r => r.Split(' ').Length > 200); // some summary's sample was cut at 200 patients
-        Assert.All(await b.ScoreTrendsAsync("heart-failure", CancellationToken.None), t => Assert.Equal("heart-failure", t.Protocol));
+            var read = (await a.ScoreTrendsAsync(null, period?.From, period?.To, CancellationToken.None)).Select(t =>
+                $"{t.Protocol} {t.Questionnaire} {t.Patients}/{t.PatientsWithRepeat} {t.ChangeSum} +{t.Worsened} -{t.Improved} "
+                + string.Join(" ", t.Sample.Select(p => $"{p.PatientId}:{p.FirstScore}->{p.LastScore}({p.Responses})"))).ToList();
+            Assert.True(expected.SequenceEqual(read), $"period {period}:\nexpected\n{string.Join("\n", expected)}\nread\n{string.Join("\n", read)}");
+            cut |= read.Any(r => r.Split(' ').Length > 200);
+            Assert.Equal(period is { } p && p.To < day, read.Count == 0); // December has no first scores; every other period has some
+        }
+
+        Assert.True(cut); // some summary's sample was cut at 200 patients
+        Assert.All(await b.ScoreTrendsAsync("heart-failure", null, null, CancellationToken.None), t => Assert.Equal("heart-failure", t.Protocol));
+        Assert.All(await b.ScoreTrendsAsync("heart-failure", day, day.AddDays(59), CancellationToken.None), t => Assert.Equal("heart-failure", t.Protocol));
     }
 
     [Fact]

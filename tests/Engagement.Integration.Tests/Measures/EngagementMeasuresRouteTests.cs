@@ -88,7 +88,7 @@ public sealed class EngagementMeasuresRouteTests(MeasuresRouteFixture fixture) :
         var (status, body, _) = await GetAsync(fixture.Host, Engagement + "?periodStart=2026-01-01T22:30:00-05:00&periodEnd=2027-01-01&protocol=PlanDefinition/post-discharge");
         Assert.True(status == HttpStatusCode.OK, body);
         var bundle = Parser.Deserialize<Bundle>(body)!;
-        Assert.Equal(7, bundle.Entry.Count);
+        Assert.Equal(8, bundle.Entry.Count);
         Assert.All(bundle.Entry, e =>
         {
             var report = (MeasureReport)e.Resource!;

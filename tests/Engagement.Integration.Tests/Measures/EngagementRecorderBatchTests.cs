@@ -61,7 +61,9 @@ public sealed class EngagementRecorderBatchTests
             p.Value.Margins.OrderBy(m => (m.Key.Questionnaire, m.Key.Dimension, m.Key.Value)).Select(m => $"{p.Key} {(m.Key.Questionnaire ? "q" : "-")} {m.Key.Dimension}={m.Key.Value}: {Describe(m.Value)}")
                 .Concat(p.Value.Days.Select(d => $"{p.Key} {DateOnly.FromDayNumber(d.Key.Day):yyyy-MM-dd} {(d.Key.Questionnaire ? "q" : "-")}: {Describe(d.Value)}")));
         var open = (await store.OpenItemsAsync(null, CancellationToken.None)).Select(o => $"open {o.TaskId} {o.Kind} {o.Protocol} {o.AgeBand}").Order(StringComparer.Ordinal);
-        var trends = (await store.ScoreTrendsAsync(null, CancellationToken.None))
+        var day = DateOnly.FromDateTime(Day.UtcDateTime);
+        var trends = (await store.ScoreTrendsAsync(null, null, null, CancellationToken.None))
+            .Concat(await store.ScoreTrendsAsync(null, day, day, CancellationToken.None))
             .Select(t => $"trend {t.Protocol} {t.Questionnaire} {t.Patients}/{t.PatientsWithRepeat} {t.ChangeSum} +{t.Worsened} -{t.Improved} "
                 + string.Join(" ", t.Sample.Select(p => $"{p.PatientId}:{p.FirstScore}->{p.LastScore}({p.Responses})"))).Order(StringComparer.Ordinal);
         return string.Join("\n", buckets.Concat(open).Concat(trends));

@@ -336,7 +336,7 @@ public sealed class EngagementScenarioTests(EngagementScenarioFixture fixture)
         Assert.Equal(HttpStatusCode.OK, bundleStatus);
         var bundle = Parser.Deserialize<Bundle>(bundleJson)!;
         Assert.Equal(Bundle.BundleType.Collection, bundle.Type);
-        Assert.Equal(7, bundle.Entry.Count);
+        Assert.Equal(8, bundle.Entry.Count);
         foreach (var entry in bundle.Entry)
         {
             var report = (MeasureReport)entry.Resource!;
@@ -399,6 +399,12 @@ public sealed class EngagementScenarioTests(EngagementScenarioFixture fixture)
         var redFlags = Group(bundle, "red-flag-acknowledgement-time");
         Assert.Equal((1, 1), (Count(redFlags, "initial-population"), Count(redFlags, "measure-population")));
         Assert.Equal(("min", 5m), (redFlags.MeasureScore!.Unit, redFlags.MeasureScore.Value));
+
+        // Score change: A's PHQ-9 went 17 → 8, the only scored patient (initial and measure population 1, mean −9 points).
+        var scoreChange = Group(bundle, "score-change");
+        Assert.Equal((1, 1), (Count(scoreChange, "initial-population"), Count(scoreChange, "measure-population")));
+        Assert.Equal(("score points", -9m), (scoreChange.MeasureScore!.Unit, scoreChange.MeasureScore.Value));
+        Assert.Equal(-9m, StratumScore(scoreChange, "questionnaire", EngagementScenarioFixture.Phq9));
 
         // The same aggregates as JSON for the dashboard.
         var (status, json) = await GetAsync(host, "/api/metrics/engagement?" + period);
@@ -466,6 +472,10 @@ public sealed class EngagementScenarioTests(EngagementScenarioFixture fixture)
         // A period without the scenario's days has none of it.
         var (_, earlierJson) = await GetAsync(host, "/api/metrics/engagement?periodStart=2020-01-01&periodEnd=2020-12-31");
         Assert.Equal(0, JsonDocument.Parse(earlierJson).RootElement.GetProperty("totals").GetProperty("message-sent").GetInt64());
+        Assert.Equal(0, JsonDocument.Parse(earlierJson).RootElement.GetProperty("scoreTrends").GetArrayLength());
+        var earlier = Parser.Deserialize<Bundle>((await GetAsync(host, "/api/fhir/MeasureReport/$engagement?periodStart=2020-01-01&periodEnd=2020-12-31")).Body)!;
+        var noScores = Group(earlier, "score-change");
+        Assert.Equal((0, 0, null), (Count(noScores, "initial-population"), Count(noScores, "measure-population"), noScores.MeasureScore));
     }
 
     private static decimal Proportion(int numerator, int denominator) => (decimal)Math.Round((double)numerator / denominator, 4);

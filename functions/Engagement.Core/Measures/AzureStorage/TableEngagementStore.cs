@@ -35,6 +35,12 @@ public sealed class TableEngagementStore : IEngagementRecorder
     private const int MaxTransaction = 100;
     private const int MaxBinaryProperty = 64 * 1024;
     private const int MaxSample = 200;
+
+    /// <summary>
+    /// Lost ETag races before giving up. Two processes on one partition: the one that keeps its rows cached commits
+    /// without reading and can win many times in a row, so the other keeps trying (about half a minute at most).
+    /// </summary>
+    private const int MaxRaceAttempts = 100;
     private readonly TableClient table;
     private readonly ConcurrentDictionary<string, RunCohort> runs = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, CachedRow> aggregates = new(StringComparer.Ordinal);
@@ -58,7 +64,7 @@ public sealed class TableEngagementStore : IEngagementRecorder
         ArgumentNullException.ThrowIfNull(options);
         table = storage.Tables.GetTableClient(options.Value.TableName);
         eventCommits = new(CommitEventsAsync, TakeEvents);
-        scoreCommits = new(CommitScoresAsync, items => Math.Min(items.Count, MaxTransaction / 2 - 1));
+        scoreCommits = new(CommitScoresAsync, items => Math.Min(items.Count, MaxTransaction / 4 - 1));
         indexCommits = new(CommitIndexAsync);
     }
 
@@ -255,12 +261,12 @@ public sealed class TableEngagementStore : IEngagementRecorder
                     continue;
                 }
 
-                if (attempt >= 20)
+                if (attempt >= MaxRaceAttempts)
                 {
                     throw;
                 }
 
-                await Task.Delay(Random.Shared.Next(5, 50) * (attempt + 1)); // another instance changed an aggregate row: read again
+                await RaceDelayAsync(attempt); // another instance changed an aggregate row: read again
             }
         }
 
@@ -521,24 +527,56 @@ public sealed class TableEngagementStore : IEngagementRecorder
         }
     }
 
-    /// <summary>Score trends per (protocol, questionnaire), optionally one protocol: one summary row each, found through the <c>scores</c> index row.</summary>
-    public async Task<IReadOnlyList<ScoreTrendSummary>> ScoreTrendsAsync(string? protocol, CancellationToken cancellationToken)
+    /// <summary>
+    /// Score trends per (protocol, questionnaire), optionally one protocol, found through the <c>scores</c> index row.
+    /// Without a period, every patient (one all-time summary row each). With one, the patients whose first score (the
+    /// index score) falls in the period, UTC dates inclusive, with their change from it to their latest score: the
+    /// month rows of whole months and the day rows of the others, merged.
+    /// </summary>
+    public async Task<IReadOnlyList<ScoreTrendSummary>> ScoreTrendsAsync(string? protocol, DateOnly? from, DateOnly? to, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken);
         var entries = (await ReadIndexAsync("scores", cancellationToken))
             .Select(e => e.Split('\t', 3))
             .Where(p => p.Length == 3 && (protocol is null || p[2] == protocol))
             .ToList();
-        var summaries = new ConcurrentBag<ScoreTrendSummary>();
-        await Parallel.ForEachAsync(entries, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (entry, ct) =>
+        var periodKeys = from is { } start && to is { } end ? IndexKeys(start, end) : null;
+        var reads = entries.SelectMany(entry => (periodKeys ?? [string.Empty]).Select(suffix => (Entry: entry, Key: SummaryKey(entry[2]) + suffix))).ToList();
+        var rows = new ConcurrentBag<(string[] Entry, ScoreTrendSummary Summary)>();
+        await Parallel.ForEachAsync(reads, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (read, ct) =>
         {
-            var row = await table.GetEntityIfExistsAsync<TableEntity>(ScorePartition(entry[1]), SummaryKey(entry[2]), cancellationToken: ct);
+            var row = await table.GetEntityIfExistsAsync<TableEntity>(ScorePartition(read.Entry[1]), read.Key, cancellationToken: ct);
             if (row.HasValue)
             {
-                summaries.Add(ReadSummary(row.Value!, entry[2], entry[1]));
+                rows.Add((read.Entry, ReadSummary(row.Value!, read.Entry[2], read.Entry[1])));
             }
         });
-        return [.. summaries.OrderBy(s => s.Questionnaire, StringComparer.Ordinal).ThenBy(s => s.Protocol, StringComparer.Ordinal)];
+        return [.. rows
+            .GroupBy(r => (Protocol: r.Entry[2], Questionnaire: r.Entry[1]))
+            .Select(g => ScoreTrendSummary.Merge(g.Key.Protocol, g.Key.Questionnaire, g.Select(r => r.Summary), MaxSample))
+            .OrderBy(s => s.Questionnaire, StringComparer.Ordinal).ThenBy(s => s.Protocol, StringComparer.Ordinal)];
+    }
+
+    /// <summary>The summary-row suffixes that cover a period: <c>|m{yyyyMM}</c> for whole months, <c>|d{yyyyMMdd}</c> for the days of the others.</summary>
+    private static List<string> IndexKeys(DateOnly from, DateOnly to)
+    {
+        var keys = new List<string>();
+        for (var month = new DateOnly(from.Year, from.Month, 1); month <= to; month = month.AddMonths(1))
+        {
+            var last = month.AddMonths(1).AddDays(-1);
+            if (from <= month && last <= to)
+            {
+                keys.Add(IndexMonthSuffix(month));
+                continue;
+            }
+
+            for (var day = from > month ? from : month; day <= last && day <= to; day = day.AddDays(1))
+            {
+                keys.Add(IndexDaySuffix(day));
+            }
+        }
+
+        return keys;
     }
 
     private async Task<EngagementEvent> CompleteAsync(EngagementEvent e, CancellationToken cancellationToken)
@@ -596,29 +634,27 @@ public sealed class TableEngagementStore : IEngagementRecorder
 
     /// <summary>
     /// Patients' first and last scores (by time; replaying a response changes nothing) and the per-protocol summaries
-    /// they feed, in one transaction per batch: each summary is changed by the difference between the patient's old and
-    /// new contribution, so reading a trend never reads the patients.
+    /// they feed, in one transaction per batch: the all-time summary and those of the day and month of the patient's
+    /// first score (its index score). Each summary is changed by the difference between the patient's old and new
+    /// contribution (an earlier first score moves the patient to another day's and month's rows), so reading a trend
+    /// never reads the patients. A batch whose rows exceed one transaction is committed in halves.
     /// </summary>
     private async Task<IReadOnlyList<GroupCommitOutcome<bool>>> CommitScoresAsync(string partition, IReadOnlyList<ScoreChange> changes)
     {
         for (var attempt = 0; ; attempt++)
         {
             var patientKeys = changes.Select(c => PatientKey(c.PatientId, c.Event.Protocol!)).Distinct(StringComparer.Ordinal).ToList();
-            var summaryKeys = changes.Select(c => SummaryKey(c.Event.Protocol!)).Distinct(StringComparer.Ordinal).ToList();
             var rows = new ConcurrentDictionary<string, TableEntity?>(StringComparer.Ordinal);
-            await Parallel.ForEachAsync(patientKeys.Concat(summaryKeys), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (key, ct) =>
-            {
-                var row = await table.GetEntityIfExistsAsync<TableEntity>(partition, key, cancellationToken: ct);
-                rows[key] = row.HasValue ? row.Value : null;
-            });
-            var summaries = summaryKeys.ToDictionary(k => k, k => rows[k] is { } row ? ReadSummary(row, "", "") : null, StringComparer.Ordinal);
+            await ReadRowsAsync(partition, patientKeys, rows);
             var patients = patientKeys.ToDictionary(k => k, k => rows[k] is { } row ? ReadPatient(row) : null, StringComparer.Ordinal);
+
+            // Which patients change, from what to what (several responses of one patient in a batch apply in turn).
+            var moves = new List<(string Protocol, string Questionnaire, PatientScore? Before, PatientScore After)>();
             var changedPatients = new HashSet<string>(StringComparer.Ordinal);
             foreach (var change in changes)
             {
                 var e = change.Event;
                 var patientKey = PatientKey(change.PatientId, e.Protocol!);
-                var summaryKey = SummaryKey(e.Protocol!);
                 var before = patients[patientKey];
                 if (before is not null && before.Seen.Contains(e.Id, StringComparer.Ordinal))
                 {
@@ -638,12 +674,35 @@ public sealed class TableEngagementStore : IEngagementRecorder
                     };
                 patients[patientKey] = after;
                 changedPatients.Add(patientKey);
-                summaries[summaryKey] = (summaries[summaryKey] ?? new ScoreTrendSummary(e.Protocol!, e.Questionnaire!, 0, 0, 0, 0, 0, [])).Change(before, after, MaxSample);
+                moves.Add((e.Protocol!, e.Questionnaire!, before, after));
             }
 
             if (changedPatients.Count == 0)
             {
                 return [.. changes.Select(_ => GroupCommitOutcome.Of(false))];
+            }
+
+            var summaryKeys = moves
+                .SelectMany(m => SummaryKeys(m.Protocol, m.Before).Concat(SummaryKeys(m.Protocol, m.After)))
+                .Distinct(StringComparer.Ordinal).ToList();
+            if (changedPatients.Count + summaryKeys.Count > MaxTransaction && changes.Count > 1)
+            {
+                var half = changes.Count / 2;
+                return [.. await CommitScoresAsync(partition, [.. changes.Take(half)]), .. await CommitScoresAsync(partition, [.. changes.Skip(half)])];
+            }
+
+            await ReadRowsAsync(partition, summaryKeys, rows);
+            var summaries = summaryKeys.ToDictionary(k => k, k => rows[k] is { } row ? ReadSummary(row, "", "") : null, StringComparer.Ordinal);
+            foreach (var (protocol, questionnaire, before, after) in moves)
+            {
+                var left = SummaryKeys(protocol, before);
+                foreach (var key in left.Union(SummaryKeys(protocol, after), StringComparer.Ordinal))
+                {
+                    var wasHere = before is not null && left.Contains(key, StringComparer.Ordinal);
+                    var isHere = SummaryKeys(protocol, after).Contains(key, StringComparer.Ordinal);
+                    summaries[key] = (summaries[key] ?? new ScoreTrendSummary(protocol, questionnaire, 0, 0, 0, 0, 0, []))
+                        .Change(wasHere ? before : null, isHere ? after : null, MaxSample);
+                }
             }
 
             var actions = new List<TableTransactionAction>();
@@ -667,12 +726,28 @@ public sealed class TableEngagementStore : IEngagementRecorder
                 await table.SubmitTransactionAsync(actions);
                 return [.. changes.Select(_ => GroupCommitOutcome.Of(true))];
             }
-            catch (TableTransactionFailedException ex) when (ex.Status is (int)HttpStatusCode.Conflict or (int)HttpStatusCode.PreconditionFailed && attempt < 20)
+            catch (TableTransactionFailedException ex) when (ex.Status is (int)HttpStatusCode.Conflict or (int)HttpStatusCode.PreconditionFailed && attempt < MaxRaceAttempts)
             {
-                await Task.Delay(Random.Shared.Next(5, 50) * (attempt + 1)); // another instance changed a row: read again
+                await RaceDelayAsync(attempt); // another instance changed a row: read again
             }
         }
     }
+
+    private async Task ReadRowsAsync(string partition, IEnumerable<string> keys, ConcurrentDictionary<string, TableEntity?> rows) =>
+        await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (key, ct) =>
+        {
+            var row = await table.GetEntityIfExistsAsync<TableEntity>(partition, key, cancellationToken: ct);
+            rows[key] = row.HasValue ? row.Value : null;
+        });
+
+    /// <summary>The summary rows a patient's scores count in: all-time, and the month and day (UTC) of the first score.</summary>
+    private static string[] SummaryKeys(string protocol, PatientScore? patient) => patient is null
+        ? []
+        : [SummaryKey(protocol), SummaryKey(protocol) + IndexMonthSuffix(DateOnly.FromDateTime(patient.FirstAt.UtcDateTime)), SummaryKey(protocol) + IndexDaySuffix(DateOnly.FromDateTime(patient.FirstAt.UtcDateTime))];
+
+    private static string IndexMonthSuffix(DateOnly day) => "|m" + day.ToString("yyyyMM", CultureInfo.InvariantCulture);
+
+    private static string IndexDaySuffix(DateOnly day) => "|d" + day.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
 
     private static TableEntity PatientRow(string partition, string rowKey, PatientScore p) => new(partition, rowKey)
     {
@@ -775,9 +850,9 @@ public sealed class TableEngagementStore : IEngagementRecorder
 
                 return [.. added.Select(_ => GroupCommitOutcome.Of(true))];
             }
-            catch (RequestFailedException ex) when (ex.Status is (int)HttpStatusCode.PreconditionFailed or (int)HttpStatusCode.Conflict && attempt < 20)
+            catch (RequestFailedException ex) when (ex.Status is (int)HttpStatusCode.PreconditionFailed or (int)HttpStatusCode.Conflict && attempt < MaxRaceAttempts)
             {
-                await Task.Delay(Random.Shared.Next(5, 50) * (attempt + 1)); // another instance registered something: read again
+                await RaceDelayAsync(attempt); // another instance registered something: read again
             }
         }
     }
@@ -815,6 +890,9 @@ public sealed class TableEngagementStore : IEngagementRecorder
         return text.ToString();
     }
 
+    /// <summary>A random wait after a lost race, growing with the attempts up to 0.5 s.</summary>
+    private static Task RaceDelayAsync(int attempt) => Task.Delay(Random.Shared.Next(5, 50) * Math.Min(attempt + 1, 10));
+
     private async Task EnsureTableAsync(CancellationToken cancellationToken)
     {
         if (!created)
@@ -842,42 +920,55 @@ public sealed record PatientScore(string PatientId, DateTimeOffset FirstAt, doub
 /// </summary>
 public sealed record ScoreTrendSummary(string Protocol, string Questionnaire, int Patients, int PatientsWithRepeat, double ChangeSum, int Improved, int Worsened, IReadOnlyList<PatientScore> Sample)
 {
-    /// <summary>The summary after one patient's row changed from <paramref name="before"/> (null: new patient) to <paramref name="after"/>.</summary>
-    public ScoreTrendSummary Change(PatientScore? before, PatientScore after, int maxSample)
+    /// <summary>
+    /// The summary after one patient's contribution changed from <paramref name="before"/> to <paramref name="after"/>
+    /// (null: the patient was not counted here, or is no longer).
+    /// </summary>
+    public ScoreTrendSummary Change(PatientScore? before, PatientScore? after, int maxSample)
     {
-        ArgumentNullException.ThrowIfNull(after);
-        var s = this with { Patients = Patients + (before is null ? 1 : 0) };
-        if (before is { Responses: > 1 })
+        var patientId = (after ?? before)?.PatientId;
+        if (patientId is null)
         {
-            s = s with
-            {
-                PatientsWithRepeat = s.PatientsWithRepeat - 1,
-                ChangeSum = s.ChangeSum - (before.LastScore - before.FirstScore),
-                Improved = s.Improved - (before.LastScore < before.FirstScore ? 1 : 0),
-                Worsened = s.Worsened - (before.LastScore > before.FirstScore ? 1 : 0),
-            };
+            return this;
         }
 
-        if (after.Responses > 1)
+        var s = (this with { Patients = Patients - (before is null ? 0 : 1) + (after is null ? 0 : 1) }).Count(before, -1).Count(after, 1);
+
+        // The sample is the patients with the earliest first responses: a patient enters when it is earlier than the
+        // latest kept one and the latest leaves when there are too many. One that leaves this row (its first score
+        // moved earlier, to another day) leaves a place the next-earliest patient cannot fill: the sample is then short
+        // by one until a new patient arrives.
+        var sample = s.Sample.Where(p => p.PatientId != patientId).ToList();
+        if (after is not null)
         {
-            s = s with
-            {
-                PatientsWithRepeat = s.PatientsWithRepeat + 1,
-                ChangeSum = s.ChangeSum + (after.LastScore - after.FirstScore),
-                Improved = s.Improved + (after.LastScore < after.FirstScore ? 1 : 0),
-                Worsened = s.Worsened + (after.LastScore > after.FirstScore ? 1 : 0),
-            };
+            sample.Add(after with { Seen = [] });
         }
 
-        // The sample is the patients with the earliest first responses: first times only move earlier, so a patient
-        // enters when it is earlier than the latest kept one and the latest leaves when there are too many.
-        var sample = s.Sample.Where(p => p.PatientId != after.PatientId).ToList();
-        sample.Add(after with { Seen = [] });
         return s with
         {
             Sample = [.. sample.OrderBy(p => p.FirstAt).ThenBy(p => p.PatientId, StringComparer.Ordinal).Take(maxSample)],
         };
     }
+
+    /// <summary>Summaries of disjoint sets of patients (days and months of first scores) as one.</summary>
+    public static ScoreTrendSummary Merge(string protocol, string questionnaire, IEnumerable<ScoreTrendSummary> parts, int maxSample)
+    {
+        ArgumentNullException.ThrowIfNull(parts);
+        var list = parts.ToList();
+        return new ScoreTrendSummary(protocol, questionnaire, list.Sum(p => p.Patients), list.Sum(p => p.PatientsWithRepeat), list.Sum(p => p.ChangeSum),
+            list.Sum(p => p.Improved), list.Sum(p => p.Worsened),
+            [.. list.SelectMany(p => p.Sample).OrderBy(p => p.FirstAt).ThenBy(p => p.PatientId, StringComparer.Ordinal).Take(maxSample)]);
+    }
+
+    private ScoreTrendSummary Count(PatientScore? patient, int sign) => patient is not { Responses: > 1 }
+        ? this
+        : this with
+        {
+            PatientsWithRepeat = PatientsWithRepeat + sign,
+            ChangeSum = ChangeSum + (sign * (patient.LastScore - patient.FirstScore)),
+            Improved = Improved + (patient.LastScore < patient.FirstScore ? sign : 0),
+            Worsened = Worsened + (patient.LastScore > patient.FirstScore ? sign : 0),
+        };
 }
 
 [System.Text.Json.Serialization.JsonSerializable(typeof(IReadOnlyList<PatientScore>))]
