@@ -29,6 +29,7 @@ public sealed class ConventionUsageTests
                     new Extension($"{Base}/StructureDefinition/timing-anchor", FhirPath("%resource.period.end")),
                     new Extension($"{Base}/StructureDefinition/stop-when", FhirPath("%scores.tail().take(2).all($this < 5)")),
                     new Extension($"{Base}/StructureDefinition/link-lifetime", Days(7)),
+                    new Extension($"{Base}/StructureDefinition/appointment-reply", new Code("update-appointment")),
                 ],
                 Action =
                 [
@@ -82,6 +83,15 @@ public sealed class ConventionUsageTests
         plan.Action[0].Action[0].Extension[1].Extension.RemoveAll(e => e.Url == "interval");
 
         Assert.False(Validator.Validate(plan).IsValid);
+    }
+
+    [Fact]
+    public void Appointment_reply_other_than_update_appointment_or_task_is_rejected()
+    {
+        var plan = Protocol();
+        plan.Action[0].Extension.Single(e => e.Url == $"{Base}/StructureDefinition/appointment-reply").Value = new Code("phone-the-patient");
+
+        Assert.Contains(Validator.Validate(plan).Errors, e => e.Contains("eng-ar-1", StringComparison.Ordinal));
     }
 
     [Fact]

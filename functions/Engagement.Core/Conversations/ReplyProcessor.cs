@@ -1,9 +1,12 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Engagement.Fhir;
+using Engagement.FollowUp;
 using Engagement.FollowUp.Engine;
+using Engagement.Intake;
 using Engagement.Outcomes;
 using Engagement.Outreach;
+using Engagement.WriteBack;
 using Hl7.Fhir.Model;
 using Microsoft.DurableTask.Client;
 using Task = System.Threading.Tasks.Task;
@@ -26,6 +29,8 @@ public sealed partial class ReplyProcessor(
     DefinitionsTerminology terminology,
     ResponseRecorder recorder,
     FollowUpIndex index,
+    SourceRegistry sources,
+    WriteBackStore writeBack,
     TimeProvider time)
 {
     public const string ReplyKindSystem = FollowUpIds.Base + "/CodeSystem/engagement-reply-kind";
@@ -116,10 +121,20 @@ public sealed partial class ReplyProcessor(
 
         await index.AppendAsync(instanceId, reply.Now, kind, occurrenceKey, reply.Channel, cancellationToken);
         var instance = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, cancellationToken);
-        if (intent == KeywordIntent.Cancel)
+        var run = instance?.ReadInputAs<FollowUpInput>();
+        var appointment = run is { TriggerType: "Appointment" } ? "Appointment/" + run.TriggerId : null;
+        if (run is { TriggerType: "Appointment", Protocol.AppointmentReply: AppointmentReplies.UpdateAppointment }
+            && sources.Find(run.Source) is { WriteBack: not false, FhirBaseUrl: not null })
+        {
+            // The protocol says the EHR's Appointment takes the answer itself (write-back reads it, changes the
+            // patient's participation or cancels it, and updates it version-checked).
+            await writeBack.EnqueueAppointmentReplyAsync(run.Source, patientId, run.TriggerId,
+                intent == KeywordIntent.Confirm ? WriteBackStore.AppointmentConfirmed : WriteBackStore.AppointmentCancelled, cancellationToken);
+            body["appointment"] = appointment;
+        }
+        else if (intent == KeywordIntent.Cancel)
         {
             // The scheduler decides: the request goes to the care team's worklist with the appointment in focus.
-            var appointment = instance?.ReadInputAs<FollowUpInput>() is { TriggerType: "Appointment" } run ? "Appointment/" + run.TriggerId : null;
             var schedulerTask = CareTeamTask("ac-" + reply.CommunicationId[3..], patientId, "appointment-cancellation",
                 "The patient replied to cancel the appointment: cancel it in the scheduling system and tell the patient.",
                 appointment ?? "Communication/" + reply.CommunicationId, reply.Now);

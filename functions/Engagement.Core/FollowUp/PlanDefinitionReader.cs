@@ -54,6 +54,7 @@ internal sealed class PlanDefinitionReader
         var anchor = ReadExpressionExtension(root, rootPath, ProtocolUrls.TimingAnchor);
         var stopWhen = ReadExpressionExtension(root, rootPath, ProtocolUrls.StopWhen);
         var linkLifetime = ReadDurationExtension(root, rootPath, ProtocolUrls.LinkLifetime, positive: true) ?? ProtocolDefinition.DefaultLinkLifetime;
+        var appointmentReply = ReadAppointmentReply(root, rootPath);
         var activities = ReadActivities(root, rootPath);
 
         return problems.Result(() => new ProtocolDefinition
@@ -67,8 +68,26 @@ internal sealed class PlanDefinitionReader
             Anchor = anchor,
             StopWhen = stopWhen,
             LinkLifetime = linkLifetime,
+            AppointmentReply = appointmentReply,
             Activities = activities,
         });
+    }
+
+    private string ReadAppointmentReply(PlanDefinition.ActionComponent root, string rootPath)
+    {
+        if (root.GetExtension(ProtocolUrls.AppointmentReply) is not { } extension)
+        {
+            return AppointmentReplies.Task;
+        }
+
+        if (extension.Value is Code { Value: AppointmentReplies.Task or AppointmentReplies.UpdateAppointment } code)
+        {
+            return code.Value;
+        }
+
+        problems.Error($"{rootPath}.extension('{ProtocolUrls.AppointmentReply}').value",
+            $"The value must be a valueCode: {AppointmentReplies.UpdateAppointment} or {AppointmentReplies.Task}.");
+        return AppointmentReplies.Task;
     }
 
     private ImmutableArray<ProtocolTrigger> ReadTriggers(PlanDefinition.ActionComponent root, string rootPath)

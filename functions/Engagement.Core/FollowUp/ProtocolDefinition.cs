@@ -37,6 +37,9 @@ public sealed record ProtocolDefinition
 
     public ProtocolDuration LinkLifetime { get; init; } = DefaultLinkLifetime;
 
+    /// <summary>What a reply to an appointment reminder does at the EHR (<see cref="AppointmentReplies"/>; default a care-team Task).</summary>
+    public string AppointmentReply { get; init; } = AppointmentReplies.Task;
+
     /// <summary>Reads a protocol PlanDefinition; <paramref name="activityDefinitions"/> resolves the message activities' canonicals.</summary>
     public static ProtocolReadResult FromPlanDefinition(PlanDefinition plan, Func<string, ActivityDefinition?>? activityDefinitions = null) =>
         PlanDefinitionReader.Read(plan, activityDefinitions);
@@ -68,6 +71,16 @@ public sealed record ProtocolDefinition
 
         return Anchor.Evaluate(trigger) is [var value, ..] && FhirInstants.TryRead(value, zone, out var anchor) ? anchor : receivedAt;
     }
+}
+
+/// <summary>The codes of the <c>appointment-reply</c> extension.</summary>
+public static class AppointmentReplies
+{
+    /// <summary>The reply is written into the EHR's Appointment (participant accepted, or the Appointment cancelled).</summary>
+    public const string UpdateAppointment = "update-appointment";
+
+    /// <summary>A cancel asks the scheduler through a care-team Task; a confirmation is recorded only.</summary>
+    public const string Task = "task";
 }
 
 /// <summary>What starts a protocol: a changed resource of a type, or a named event; the condition must hold.</summary>

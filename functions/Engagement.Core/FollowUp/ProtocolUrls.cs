@@ -11,6 +11,7 @@ public static class ProtocolUrls
     public const string ResponseWindow = Base + "/StructureDefinition/response-window";
     public const string ReminderPolicy = Base + "/StructureDefinition/reminder-policy";
     public const string Escalation = Base + "/StructureDefinition/escalation";
+    public const string AppointmentReply = Base + "/StructureDefinition/appointment-reply";
 
     public const string PreferredChannel = Base + "/StructureDefinition/preferred-channel";
     public const string ContactWindow = Base + "/StructureDefinition/contact-window";

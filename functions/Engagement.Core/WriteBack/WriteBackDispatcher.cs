@@ -24,7 +24,9 @@ namespace Engagement.WriteBack;
 /// are retried with a doubling delay; a refusal (any other 4xx) is recorded as failed and not retried.
 /// A patient's choices on the engagement page go into the EHR's own Patient by a version-checked read-modify-write
 /// (<c>GET Patient/[id]</c>, change only our two extensions and <c>communication</c>, <c>PUT</c> with
-/// <c>If-Match</c>; a 412 reads again), for sources whose CapabilityStatement offers Patient <c>update</c>.
+/// <c>If-Match</c>; a 412 reads again), for sources whose CapabilityStatement offers Patient <c>update</c>; a reply to
+/// an appointment reminder goes into the EHR's Appointment the same way when the protocol says so (Appointment
+/// <c>update</c>).
 /// </summary>
 public sealed partial class WriteBackDispatcher(
     WriteBackStore store,
@@ -38,8 +40,12 @@ public sealed partial class WriteBackDispatcher(
     private const int MaxPerPass = 200;
     private static readonly TimeSpan CapabilityLifetime = TimeSpan.FromHours(1);
     private const int MaxPatientConflicts = 3;
+
+    /// <summary>The EHR's own resources we change by a version-checked read-modify-write (rows that ask for it).</summary>
+    private static readonly string[] Updated = [WriteBackStore.PatientType, WriteBackStore.AppointmentType];
     private static readonly HashSet<string> AllTypes = new(WriteBackFhirResourceStore.Types, StringComparer.Ordinal);
-    private static readonly HashSet<string> EveryType = new([.. WriteBackFhirResourceStore.Types, WriteBackStore.PatientType], StringComparer.Ordinal);
+    private static readonly HashSet<string> EveryType = new([.. WriteBackFhirResourceStore.Types, .. Updated], StringComparer.Ordinal);
+
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (IReadOnlySet<string> Types, DateTimeOffset Until)> capabilities = new(StringComparer.OrdinalIgnoreCase);
     private const int MaxRounds = 4;
@@ -101,12 +107,12 @@ public sealed partial class WriteBackDispatcher(
                 }
             }
 
-            foreach (var item in offered.Where(i => i.ResourceType == WriteBackStore.PatientType))
+            foreach (var item in offered.Where(i => Updated.Contains(i.ResourceType, StringComparer.Ordinal)))
             {
-                writes += await WritePatientPreferencesAsync(name, baseUrl, http, item, cancellationToken) ? 1 : 0;
+                writes += await UpdateEhrResourceAsync(name, baseUrl, http, item, cancellationToken) ? 1 : 0;
             }
 
-            writes += await WriteAsync(name, baseUrl, http, [.. offered.Where(i => i.ResourceType != WriteBackStore.PatientType)], cancellationToken);
+            writes += await WriteAsync(name, baseUrl, http, [.. offered.Where(i => !Updated.Contains(i.ResourceType, StringComparer.Ordinal))], cancellationToken);
         }
 
         return writes;
@@ -174,11 +180,11 @@ public sealed partial class WriteBackDispatcher(
 
                 foreach (var resource in resources.EnumerateArray())
                 {
-                    if (resource.TryGetProperty("type", out var patient) && patient.ValueEquals(WriteBackStore.PatientType)
-                        && resource.TryGetProperty("interaction", out var patientInteractions) && patientInteractions.ValueKind == JsonValueKind.Array
-                        && patientInteractions.EnumerateArray().Any(i => i.TryGetProperty("code", out var code) && code.ValueEquals("update")))
+                    if (resource.TryGetProperty("type", out var updated) && updated.GetString() is { } updatedType && Updated.Contains(updatedType, StringComparer.Ordinal)
+                        && resource.TryGetProperty("interaction", out var updateInteractions) && updateInteractions.ValueKind == JsonValueKind.Array
+                        && updateInteractions.EnumerateArray().Any(i => i.TryGetProperty("code", out var code) && code.ValueEquals("update")))
                     {
-                        types.Add(WriteBackStore.PatientType);
+                        types.Add(updatedType);
                     }
 
                     if (resource.TryGetProperty("type", out var type) && type.GetString() is { } name && AllTypes.Contains(name)
@@ -363,21 +369,28 @@ public sealed partial class WriteBackDispatcher(
     }
 
     /// <summary>
-    /// Writes the patient's choices into the EHR's Patient: read it, change our two extensions and the preferred
-    /// <c>communication</c> in its JSON (nothing else), and <c>PUT</c> it back with <c>If-Match</c> on the version read,
-    /// so a change the EHR made meanwhile is never overwritten (412: read again, at most <see cref="MaxPatientConflicts"/>
-    /// times per pass). Nothing is written when the EHR's Patient already says what the patient chose.
+    /// Writes the patient's choices into the EHR's Patient (our two extensions and the preferred <c>communication</c>)
+    /// or the patient's reply into the EHR's Appointment (<see cref="ApplyAppointmentReply"/>): read it, change only that
+    /// in its JSON, and <c>PUT</c> it back with <c>If-Match</c> on the version read, so a change the EHR made meanwhile
+    /// is never overwritten (412: read again, at most <see cref="MaxPatientConflicts"/> times per pass). Nothing is
+    /// written when the EHR's resource already says it.
     /// </summary>
-    private async Task<bool> WritePatientPreferencesAsync(string source, Uri baseUrl, HttpClient http, WriteBackItem item, CancellationToken cancellationToken)
+    private async Task<bool> UpdateEhrResourceAsync(string source, Uri baseUrl, HttpClient http, WriteBackItem item, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        if (item.Preferences is not { } preferences)
+        Action<JsonObject>? apply = item switch
+        {
+            { ResourceType: WriteBackStore.PatientType, Preferences: { } preferences } => preferences.ApplyTo,
+            { ResourceType: WriteBackStore.AppointmentType, AppointmentReply: { } reply } => appointment => ApplyAppointmentReply(appointment, item.PatientId, reply),
+            _ => null,
+        };
+        if (apply is null)
         {
             await store.RecordAsync(item with { Status = WriteBackStore.Failed }, cancellationToken);
             return false;
         }
 
-        var path = $"Patient/{Uri.EscapeDataString(item.ResourceId)}";
+        var path = $"{item.ResourceType}/{Uri.EscapeDataString(item.ResourceId)}";
         int code;
         try
         {
@@ -392,16 +405,16 @@ public sealed partial class WriteBackDispatcher(
                     break;
                 }
 
-                if (JsonNode.Parse(await current.Content.ReadAsStringAsync(cancellationToken)) is not JsonObject patient
-                    || patient["resourceType"]?.GetValue<string>() != WriteBackStore.PatientType)
+                if (JsonNode.Parse(await current.Content.ReadAsStringAsync(cancellationToken)) is not JsonObject resource
+                    || resource["resourceType"]?.GetValue<string>() != item.ResourceType)
                 {
-                    code = (int)HttpStatusCode.UnprocessableEntity; // not a Patient: nothing we can change
+                    code = (int)HttpStatusCode.UnprocessableEntity; // not the resource asked for: nothing we can change
                     break;
                 }
 
-                var before = patient.ToJsonString();
-                preferences.ApplyTo(patient);
-                if (patient.ToJsonString() == before)
+                var before = resource.ToJsonString();
+                apply(resource);
+                if (resource.ToJsonString() == before)
                 {
                     EngagementTelemetry.WriteBacks.Add(1, Tags(source, item.ResourceType, "matched"));
                     await store.RecordAsync(item with { Status = WriteBackStore.Done, Written = true, EhrId = item.ResourceId, LastStatus = code, Attempts = 0 }, cancellationToken);
@@ -410,14 +423,14 @@ public sealed partial class WriteBackDispatcher(
 
                 using var write = new HttpRequestMessage(HttpMethod.Put, Combine(baseUrl, path))
                 {
-                    Content = new StringContent(patient.ToJsonString(), Encoding.UTF8, "application/fhir+json"),
+                    Content = new StringContent(resource.ToJsonString(), Encoding.UTF8, "application/fhir+json"),
                 };
                 write.Headers.Accept.ParseAdd("application/fhir+json");
                 if (current.Headers.ETag?.Tag is { } etag)
                 {
                     write.Headers.TryAddWithoutValidation("If-Match", (current.Headers.ETag.IsWeak ? "W/" : string.Empty) + etag);
                 }
-                else if (patient["meta"]?["versionId"] is JsonValue version && version.TryGetValue<string>(out var versionId))
+                else if (resource["meta"]?["versionId"] is JsonValue version && version.TryGetValue<string>(out var versionId))
                 {
                     write.Headers.TryAddWithoutValidation("If-Match", $"W/\"{versionId}\"");
                 }
@@ -445,15 +458,58 @@ public sealed partial class WriteBackDispatcher(
 
         if (code is 408 or 412 or 429 or >= 500)
         {
-            // 412: the EHR's Patient kept changing under us; the next pass reads it again.
+            // 412: the EHR's resource kept changing under us; the next pass reads it again.
             await RetryLaterAsync(source, item, code, code.ToString(CultureInfo.InvariantCulture), now, cancellationToken);
             return false;
         }
 
         EngagementTelemetry.WriteBacks.Add(1, Tags(source, item.ResourceType, "failed"));
-        logger.LogWarning("Write-back of a patient's preferences to source {Source} refused with {Status}; not retried.", source, code);
+        logger.LogWarning("Write-back of a {ResourceType} change to source {Source} refused with {Status}; not retried.", item.ResourceType, source, code);
         await store.RecordAsync(item with { Status = WriteBackStore.Failed, LastStatus = code }, cancellationToken);
         return false;
+    }
+
+    /// <summary>
+    /// A patient's reply in the EHR's Appointment. Confirmed: the patient participant's status becomes accepted.
+    /// Cancelled: the Appointment becomes cancelled, cancelationReason "pat" (the patient), the participant declined.
+    /// An Appointment already over or gone (cancelled, fulfilled, noshow, entered-in-error, arrived, checked-in) is
+    /// left as it is.
+    /// </summary>
+    internal static void ApplyAppointmentReply(JsonObject appointment, string patientId, string reply)
+    {
+        if (appointment["status"] is JsonValue status && status.TryGetValue<string>(out var current)
+            && current is "cancelled" or "fulfilled" or "noshow" or "entered-in-error" or "arrived" or "checked-in")
+        {
+            return;
+        }
+
+        var participant = (appointment["participant"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(p =>
+            p["actor"]?["reference"] is JsonValue value && value.TryGetValue<string>(out var reference)
+            && (reference == "Patient/" + patientId || reference.EndsWith("/Patient/" + patientId, StringComparison.Ordinal)));
+        if (reply == WriteBackStore.AppointmentConfirmed)
+        {
+            if (participant is not null)
+            {
+                participant["status"] = "accepted";
+            }
+
+            return;
+        }
+
+        appointment["status"] = "cancelled";
+        appointment["cancelationReason"] = new JsonObject
+        {
+            ["coding"] = new JsonArray(new JsonObject
+            {
+                ["system"] = "http://terminology.hl7.org/CodeSystem/appointment-cancellation-reason",
+                ["code"] = "pat",
+                ["display"] = "Patient",
+            }),
+        };
+        if (participant is not null)
+        {
+            participant["status"] = "declined";
+        }
     }
 
     private async Task<WriteBackItem> RetryLaterAsync(string source, WriteBackItem item, int? code, string reason, DateTimeOffset now, CancellationToken cancellationToken)

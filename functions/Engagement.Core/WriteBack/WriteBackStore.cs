@@ -16,7 +16,8 @@ namespace Engagement.WriteBack;
 /// <c>Failed</c>), the attempts, and the id the EHR gave the resource (so later versions update it, and references to it
 /// can be rewritten). Partition <c>patient-{patientId}</c>, row <c>{source}</c>: which sources a patient came from.
 /// A patient's choices on the engagement page are a row <c>Patient|{patientId}</c> in the item partition holding the
-/// chosen channel, language and contact window (<see cref="EnqueuePatientPreferencesAsync"/>).
+/// chosen channel, language and contact window (<see cref="EnqueuePatientPreferencesAsync"/>); a patient's reply to an
+/// appointment reminder is a row <c>Appointment|{appointmentId}</c> (<see cref="EnqueueAppointmentReplyAsync"/>).
 /// </summary>
 public sealed class WriteBackStore(StorageClients storage, SourceRegistry sources, IOptions<WriteBackOptions> options, TimeProvider time)
 {
@@ -26,6 +27,15 @@ public sealed class WriteBackStore(StorageClients storage, SourceRegistry source
 
     /// <summary>The type of the rows that ask for the patient's preferences to be written into the EHR's Patient.</summary>
     public const string PatientType = "Patient";
+
+    /// <summary>The type of the rows that ask for a patient's reply to be written into the EHR's Appointment.</summary>
+    public const string AppointmentType = "Appointment";
+
+    /// <summary>The patient confirmed the appointment (their participation becomes accepted).</summary>
+    public const string AppointmentConfirmed = "confirmed";
+
+    /// <summary>The patient cancelled the appointment (it becomes cancelled, reason: the patient).</summary>
+    public const string AppointmentCancelled = "cancelled";
 
     private const int MaxConflictRetries = 8;
 
@@ -178,6 +188,34 @@ public sealed class WriteBackStore(StorageClients storage, SourceRegistry source
         throw new InvalidOperationException("The write-back row of the patient's preferences kept changing; try again.");
     }
 
+    /// <summary>
+    /// Asks for a patient's reply to an appointment reminder to be written into the EHR's Appointment at the source the
+    /// appointment came from (see <see cref="WriteBackDispatcher"/>). The latest reply is the one written; asking again
+    /// for the same reply writes it again only if it is not there (the dispatcher compares before it updates).
+    /// </summary>
+    public async Task EnqueueAppointmentReplyAsync(string source, string patientId, string appointmentId, string reply, CancellationToken cancellationToken)
+    {
+        if (reply is not (AppointmentConfirmed or AppointmentCancelled))
+        {
+            throw new ArgumentOutOfRangeException(nameof(reply), reply, "An appointment reply is confirmed or cancelled.");
+        }
+
+        source = source.ToLowerInvariant();
+        await EnsureTableAsync(cancellationToken);
+        await table.UpsertEntityAsync(new TableEntity(ItemPartition(source), RowKey(AppointmentType, appointmentId))
+        {
+            ["Source"] = source,
+            ["PatientId"] = patientId,
+            ["ResourceType"] = AppointmentType,
+            ["ResourceId"] = appointmentId,
+            ["Hash"] = reply,
+            ["Reply"] = reply,
+            ["Status"] = Pending,
+            ["Attempts"] = 0,
+            ["NextAttemptAt"] = time.GetUtcNow(),
+        }, TableUpdateMode.Merge, cancellationToken);
+    }
+
     /// <summary>The patient's choices a <see cref="PatientType"/> row holds, or null for other rows.</summary>
     internal static PreferenceChange? PreferencesOf(TableEntity row)
     {
@@ -289,7 +327,8 @@ public sealed class WriteBackStore(StorageClients storage, SourceRegistry source
 
 /// <summary>
 /// One resource to write to one source, as stored. For a <see cref="WriteBackStore.PatientType"/> row,
-/// <see cref="Preferences"/> holds the patient's choices to write into the EHR's Patient.
+/// <see cref="Preferences"/> holds the patient's choices to write into the EHR's Patient; for an
+/// <see cref="WriteBackStore.AppointmentType"/> row, <see cref="AppointmentReply"/> the reply for the EHR's Appointment.
 /// </summary>
 public sealed record WriteBackItem(
     string Source,
@@ -307,6 +346,9 @@ public sealed record WriteBackItem(
 {
     public PreferenceChange? Preferences { get; init; }
 
+    /// <summary>For a <see cref="WriteBackStore.AppointmentType"/> row: the patient's reply to write into the EHR's Appointment.</summary>
+    public string? AppointmentReply { get; init; }
+
     internal static WriteBackItem From(TableEntity row) => new(
         row.GetString("Source"),
         row.GetString("PatientId"),
@@ -322,5 +364,6 @@ public sealed record WriteBackItem(
         row.ETag)
     {
         Preferences = WriteBackStore.PreferencesOf(row),
+        AppointmentReply = row.GetString("ResourceType") == WriteBackStore.AppointmentType ? row.GetString("Reply") : null,
     };
 }

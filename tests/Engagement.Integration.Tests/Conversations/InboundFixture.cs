@@ -14,8 +14,10 @@ using Task = System.Threading.Tasks.Task;
 namespace Engagement.Integration.Tests.Conversations;
 
 /// <summary>
-/// One standalone host for the two-way messaging tests: an EHR source (intake), an sms and an email gateway, a
-/// protocol day of two seconds, and an outbox that is never dispatched so the tests read what would have gone out.
+/// One standalone host for the two-way messaging tests: an EHR source that only posts to us (<c>ehr1</c>), one whose
+/// FHIR server (the in-test <see cref="Intake.FakeFhirServer"/>) accepts writes and Appointment updates (<c>ehr2</c>), an
+/// sms and an email gateway, a protocol day of two seconds, and an outbox that is never dispatched so the tests read
+/// what would have gone out.
 /// </summary>
 public sealed class InboundFixture : IAsyncLifetime
 {
@@ -25,10 +27,18 @@ public sealed class InboundFixture : IAsyncLifetime
 
     public StandaloneHost Host { get; private set; } = null!;
 
+    /// <summary><c>ehr2</c>'s FHIR server.</summary>
+    public Intake.FakeFhirServer Ehr2 { get; } = new();
+
     public async Task InitializeAsync()
     {
         var settings = LinkApi.Settings("k1", ("k1", LinkApi.SecretOne));
         settings["Engagement__Sources__ehr1__InboundSecret"] = EhrSecret;
+        settings["Engagement__Sources__ehr2__InboundSecret"] = EhrSecret;
+        settings["Engagement__Sources__ehr2__FhirBaseUrl"] = Ehr2.BaseUrl.ToString();
+        settings["Engagement__WriteBack__Interval"] = "00:00:00.500";
+        settings["Engagement__WriteBack__RetryDelay"] = "00:00:01";
+        Ehr2.Updatable.Add("Appointment");
         settings["Engagement__Channels__sms__InboundSecret"] = SmsSecret;
         settings["Engagement__Channels__email__InboundSecret"] = EmailSecret;
         settings["Engagement__SecondsPerDay"] = "2";
@@ -38,13 +48,17 @@ public sealed class InboundFixture : IAsyncLifetime
         await Host.StartAsync();
     }
 
-    public async Task DisposeAsync() => await Host.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await Host.DisposeAsync();
+        await Ehr2.DisposeAsync();
+    }
 
     public static string NewId(string prefix) => prefix + "-" + Guid.NewGuid().ToString("N")[..10];
 
     public static string NewPhone() => "+1555" + Random.Shared.Next(1000000, 9999999).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    public Task PutFromEhrAsync(Resource resource) => EhrSide.PutAsync(Host, "ehr1", EhrSecret, resource);
+    public Task PutFromEhrAsync(Resource resource, string source = "ehr1") => EhrSide.PutAsync(Host, source, EhrSecret, resource);
 
     public async Task<HttpResponseMessage> PostInboundAsync(string channel, object body, string? secret = null, string contentType = "application/json")
     {

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Engagement.Integration.Tests.Infrastructure;
 using Hl7.Fhir.Model;
 using Task = System.Threading.Tasks.Task;
@@ -217,6 +218,9 @@ public sealed class InboundTests(InboundFixture fixture) : IClassFixture<Inbound
         await Poll.UntilAsync(() => fixture.ReadAsync<Communication>(second.MessageId), c => c is not null, TimeSpan.FromSeconds(30), "the reminder's Communication");
         var cancelled = await fixture.ReplyOkAsync("sms", new { type = "reply", providerMessageId = InboundFixture.NewId("p"), from = phone, text = "no" });
         Assert.Equal("appointment-cancel-requested", cancelled.GetProperty("outcome").GetString());
+        // The protocol asks for the EHR's Appointment to be updated, but ehr1 has no FHIR server we can write to: the
+        // cancel goes to the scheduler as a care-team Task instead.
+        Assert.False(cancelled.TryGetProperty("appointment", out _));
         var schedulerTask = (await fixture.SearchAsync<Hl7.Fhir.Model.Task>(patientId)).Single(t => t.Code?.Coding[0].Code == "appointment-cancellation");
         Assert.Equal("Appointment/" + appointment.Id, schedulerTask.Focus!.Reference);
 
@@ -227,6 +231,60 @@ public sealed class InboundTests(InboundFixture fixture) : IClassFixture<Inbound
         // a reply can land after it (the check-in test proves the response event ends a wait).
         var replies = (await fixture.SearchAsync<Communication>(patientId)).Where(c => c.Sender?.Reference == "Patient/" + patientId).ToList();
         Assert.Contains(replies, c => c.InResponseTo.Single().Reference == "Communication/" + second.MessageId);
+    }
+
+    [Fact]
+    public async Task Appointment_replies_go_into_the_EHRs_Appointment_when_the_protocol_says_so_and_the_EHR_takes_updates()
+    {
+        var ehr = fixture.Ehr2;
+        var patientId = InboundFixture.NewId("pat");
+        var phone = InboundFixture.NewPhone();
+        await fixture.PutFromEhrAsync(FollowUp.FollowUpHarness.Patient(patientId, "en", phone), "ehr2");
+        await PatientStore.WaitUntilStoredAsync(patientId);
+        var appointment = new Appointment
+        {
+            Id = InboundFixture.NewId("appt"),
+            Meta = new Meta { VersionId = "1" },
+            Status = Appointment.AppointmentStatus.Booked,
+            StartElement = new Instant(DateTimeOffset.UtcNow.AddSeconds(2 * 20)),
+            EndElement = new Instant(DateTimeOffset.UtcNow.AddSeconds((2 * 20) + 1)),
+            Participant =
+            [
+                new Appointment.ParticipantComponent { Actor = new ResourceReference("Patient/" + patientId), Status = ParticipationStatus.NeedsAction },
+                new Appointment.ParticipantComponent { Actor = new ResourceReference("Practitioner/dr-1"), Status = ParticipationStatus.Accepted },
+            ],
+            Comment = "Bring your glucose log.", // the EHR's own content: kept by our update
+        };
+        var path = "Appointment/" + appointment.Id;
+        ehr.Resources[path] = Engagement.Http.FhirJson.Serialize(appointment);
+        await fixture.PutFromEhrAsync(appointment, "ehr2");
+        var first = await fixture.FirstSentAsync(patientId, "appointment-reminder");
+
+        // "Yes": the patient's participation becomes accepted at the EHR, by a version-checked update of its Appointment.
+        var confirmed = await fixture.ReplyOkAsync("sms", new { type = "reply", providerMessageId = InboundFixture.NewId("p"), messageId = first.MessageId, text = "Yes" });
+        Assert.Equal(("appointment-confirmed", path), (confirmed.GetProperty("outcome").GetString(), confirmed.GetProperty("appointment").GetString()));
+        var accepted = await Poll.UntilAsync(() => Task.FromResult(ehr.Written.GetValueOrDefault(path)), w => w is not null, TimeSpan.FromSeconds(60), "the confirmation to reach the EHR's Appointment");
+        Assert.Equal("booked", accepted!["status"]!.GetValue<string>());
+        Assert.Equal(["accepted", "accepted"], accepted["participant"]!.AsArray().Select(p => p!["status"]!.GetValue<string>()));
+        Assert.Equal("Bring your glucose log.", accepted["comment"]!.GetValue<string>());
+        Assert.Equal($"PUT /fhir/{path} 200", Assert.Single(ehr.Writes, w => w.Contains(path, StringComparison.Ordinal)));
+
+        // "No" to the day-before reminder: the EHR's Appointment is cancelled by the patient; no scheduler Task.
+        var second = (await Poll.UntilAsync(() => fixture.OutboxAsync(patientId), m => m.Count(x => x.TemplateCode == "appointment-reminder") == 2, TimeSpan.FromSeconds(90), "the day-before reminder"))
+            .Single(x => x.TemplateCode == "appointment-reminder" && x.MessageId != first.MessageId);
+        var cancelled = await fixture.ReplyOkAsync("sms", new { type = "reply", providerMessageId = InboundFixture.NewId("p"), messageId = second.MessageId, text = "Cancel" });
+        Assert.Equal(("appointment-cancel-requested", path), (cancelled.GetProperty("outcome").GetString(), cancelled.GetProperty("appointment").GetString()));
+        Assert.False(cancelled.TryGetProperty("task", out _));
+        var gone = await Poll.UntilAsync(() => Task.FromResult(ehr.Written[path]), w => w["status"]!.GetValue<string>() == "cancelled", TimeSpan.FromSeconds(60), "the cancellation to reach the EHR's Appointment");
+        Assert.Equal("pat", gone["cancelationReason"]!["coding"]![0]!["code"]!.GetValue<string>());
+        Assert.Equal(["declined", "accepted"], gone["participant"]!.AsArray().Select(p => p!["status"]!.GetValue<string>()));
+        Assert.Equal("3", JsonNode.Parse(ehr.Resources[path])!["meta"]!["versionId"]!.GetValue<string>()); // two updates, each on the version it read
+        Assert.DoesNotContain(await fixture.SearchAsync<Hl7.Fhir.Model.Task>(patientId), t => t.Code?.Coding[0].Code == "appointment-cancellation");
+
+        // The same reply again (the gateway redelivers) changes nothing more at the EHR.
+        await fixture.ReplyOkAsync("sms", new { type = "reply", providerMessageId = InboundFixture.NewId("p"), messageId = second.MessageId, text = "Cancel" });
+        await Poll.UntilAsync(() => Task.FromResult(ehr.Requests.Count(r => r == "/fhir/" + path)), n => n >= 5, TimeSpan.FromSeconds(60), "the Appointment to be read again (two reads and two updates before)");
+        Assert.Equal(2, ehr.Writes.Count(w => w.Contains(path, StringComparison.Ordinal)));
     }
 
     [Fact]

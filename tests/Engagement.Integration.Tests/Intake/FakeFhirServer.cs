@@ -161,7 +161,7 @@ public sealed class FakeFhirServer : IAsyncDisposable
     }
 
     /// <summary>Resource types the CapabilityStatement offers conditional create for (<c>GET /fhir/metadata</c>).</summary>
-    public ISet<string> Creatable { get; } = new HashSet<string>(ServedTypes.Skip(2), StringComparer.Ordinal);
+    public ISet<string> Creatable { get; } = new HashSet<string>(ServedTypes.Skip(2).Where(t => t != "Appointment"), StringComparer.Ordinal);
 
     /// <summary>
     /// Types of the EHR's own (served from <see cref="Resources"/>) the CapabilityStatement offers <c>update</c> for.
@@ -182,7 +182,7 @@ public sealed class FakeFhirServer : IAsyncDisposable
         set => Volatile.Write(ref conflictNextUpdates, value);
     }
 
-    private static readonly string[] ServedTypes = ["Patient", "Encounter", "CarePlan", "Task", "Communication", "QuestionnaireResponse", "Observation", "Flag", "Consent"];
+    private static readonly string[] ServedTypes = ["Patient", "Encounter", "CarePlan", "Task", "Communication", "QuestionnaireResponse", "Observation", "Flag", "Consent", "Appointment"];
 
     /// <summary>True: every write answers 403, as on a server that does not let us write.</summary>
     public bool RefuseWrites { get; set; }
