@@ -172,6 +172,21 @@ internal static class QueryClient
             var code = report.GetProperty("group")[0].GetProperty("code").GetProperty("coding")[0].GetProperty("code").GetString()!;
             var populations = report.GetProperty("group")[0].GetProperty("population").EnumerateArray()
                 .ToDictionary(p => p.GetProperty("code").GetProperty("coding")[0].GetProperty("code").GetString()!, p => p.GetProperty("count").GetInt64(), StringComparer.Ordinal);
+            if (code == "score-change")
+            {
+                // Patients whose first score falls in the period: every scored patient when the period is the seeded year.
+                var scored = populations.GetValueOrDefault("initial-population", -1);
+                if (to.DayNumber - from.DayNumber >= 364)
+                {
+                    Compare(problems, "score-change initial-population", ScoredPatients.Where(p => protocol is null || p.Key.StartsWith(protocol + "|", StringComparison.Ordinal)).Sum(p => p.Value), scored);
+                }
+
+                var strata = report.GetProperty("group")[0].GetProperty("stratifier")[0].GetProperty("stratum").EnumerateArray().Sum(st => st.GetProperty("population")[0].GetProperty("count").GetInt64());
+                Compare(problems, "score-change strata of questionnaire initial-population", scored, strata);
+                seen++;
+                continue;
+            }
+
             var (initial, denominator, numerator) = want[code];
             Compare(problems, code + " initial-population", initial, populations.GetValueOrDefault("initial-population", -1));
             Compare(problems, code + " denominator", denominator, populations.GetValueOrDefault(numerator is null ? "measure-population" : "denominator", -1));
@@ -198,7 +213,7 @@ internal static class QueryClient
             seen++;
         }
 
-        Compare(problems, "reports", want.Count, seen);
+        Compare(problems, "reports", want.Count + 1, seen); // and score-change
         return problems;
     }
 
