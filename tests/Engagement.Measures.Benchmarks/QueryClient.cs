@@ -65,7 +65,7 @@ internal static class QueryClient
 
             if (expected is not null)
             {
-                var problems = route.Dashboard ? CheckDashboard(body, expected, route.From, route.To) : CheckBundle(body, expected, route.From, route.To, route.Protocol);
+                var problems = route.Dashboard ? CheckDashboard(body, expected, route.From, route.To) : CheckReport(body, expected, route.From, route.To, route.Protocol);
                 foreach (var problem in problems)
                 {
                     Console.Error.WriteLine($"MISMATCH {route.Name}: {problem}");
@@ -161,16 +161,15 @@ internal static class QueryClient
         };
     }
 
-    private static List<string> CheckBundle(JsonDocument body, Expected expected, DateOnly from, DateOnly to, string? protocol)
+    private static List<string> CheckReport(JsonDocument body, Expected expected, DateOnly from, DateOnly to, string? protocol)
     {
         var problems = new List<string>();
         var want = ExpectedMeasures(expected, from, to, protocol);
         var seen = 0;
-        foreach (var entry in body.RootElement.GetProperty("entry").EnumerateArray())
+        foreach (var group in body.RootElement.GetProperty("group").EnumerateArray())
         {
-            var report = entry.GetProperty("resource");
-            var code = report.GetProperty("group")[0].GetProperty("code").GetProperty("coding")[0].GetProperty("code").GetString()!;
-            var populations = report.GetProperty("group")[0].GetProperty("population").EnumerateArray()
+            var code = group.GetProperty("code").GetProperty("coding")[0].GetProperty("code").GetString()!;
+            var populations = group.GetProperty("population").EnumerateArray()
                 .ToDictionary(p => p.GetProperty("code").GetProperty("coding")[0].GetProperty("code").GetString()!, p => p.GetProperty("count").GetInt64(), StringComparer.Ordinal);
             if (code == "score-change")
             {
@@ -181,7 +180,7 @@ internal static class QueryClient
                     Compare(problems, "score-change initial-population", ScoredPatients.Where(p => protocol is null || p.Key.StartsWith(protocol + "|", StringComparison.Ordinal)).Sum(p => p.Value), scored);
                 }
 
-                var strata = report.GetProperty("group")[0].GetProperty("stratifier")[0].GetProperty("stratum").EnumerateArray().Sum(st => st.GetProperty("population")[0].GetProperty("count").GetInt64());
+                var strata = group.GetProperty("stratifier")[0].GetProperty("stratum").EnumerateArray().Sum(st => st.GetProperty("population")[0].GetProperty("count").GetInt64());
                 Compare(problems, "score-change strata of questionnaire initial-population", scored, strata);
                 seen++;
                 continue;
@@ -193,7 +192,7 @@ internal static class QueryClient
             if (numerator is { } n)
             {
                 Compare(problems, code + " numerator", n, populations.GetValueOrDefault("numerator", -1));
-                var score = report.GetProperty("group")[0].TryGetProperty("measureScore", out var s) ? s.GetProperty("value").GetDouble() : double.NaN;
+                var score = group.TryGetProperty("measureScore", out var s) ? s.GetProperty("value").GetDouble() : double.NaN;
                 var ratio = code == "reminders-per-response" ? (double)n / denominator : (double)n / initial;
                 if (Math.Abs(score - Math.Round(ratio, 4)) > 1e-9)
                 {
@@ -202,7 +201,7 @@ internal static class QueryClient
             }
 
             // Strata add up to the whole for every dimension.
-            foreach (var stratifier in report.GetProperty("group")[0].GetProperty("stratifier").EnumerateArray())
+            foreach (var stratifier in group.GetProperty("stratifier").EnumerateArray())
             {
                 var total = stratifier.GetProperty("stratum").EnumerateArray().Sum(st => st.GetProperty("population").EnumerateArray()
                     .Where(p => p.GetProperty("code").GetProperty("coding")[0].GetProperty("code").GetString() == "initial-population")
@@ -213,7 +212,7 @@ internal static class QueryClient
             seen++;
         }
 
-        Compare(problems, "reports", want.Count + 1, seen); // and score-change
+        Compare(problems, "groups", want.Count + 1, seen); // and score-change
         return problems;
     }
 
@@ -264,7 +263,7 @@ internal static class QueryClient
             return $"responses {totals.GetProperty("response-received").GetInt64():N0}, requests {totals.GetProperty("activity-due").GetInt64():N0}, response rate {rate}, {body.RootElement.GetProperty("daily").GetArrayLength()} days, {body.RootElement.GetProperty("openEscalations").GetArrayLength()} open items, {body.RootElement.GetProperty("scoreTrends").GetArrayLength()} score trends";
         }
 
-        var first = body.RootElement.GetProperty("entry")[0].GetProperty("resource").GetProperty("group")[0];
+        var first = body.RootElement.GetProperty("group")[0];
         var populations = first.GetProperty("population").EnumerateArray().Select(p => p.GetProperty("count").GetInt64()).ToList();
         return $"response-rate {populations[2]:N0} / {populations[1]:N0} = {first.GetProperty("measureScore").GetProperty("value")}";
     }

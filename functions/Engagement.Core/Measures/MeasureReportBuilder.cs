@@ -4,9 +4,9 @@ using Hl7.Fhir.Model;
 namespace Engagement.Measures;
 
 /// <summary>
-/// The <c>$engagement</c> answer: a Bundle (collection) of summary MeasureReports, one per shipped engagement Measure.
-/// R4 <c>MeasureReport.measure</c> is a single canonical and the engagement-measurereport profile is "a summary report of
-/// one engagement Measure", so each report carries one group (the Measure's group code) with its populations,
+/// The <c>$engagement</c> answer: one summary MeasureReport of the <c>engagement-summary</c> Measure (R4
+/// <c>MeasureReport.measure</c> is a single canonical; that Measure is composed of the eight engagement Measures), with
+/// one group per engagement measure (the group code from CodeSystem <c>engagement-measure</c>): its populations,
 /// measureScore and strata per age band, language, channel and Questionnaire.
 /// </summary>
 public static class MeasureReportBuilder
@@ -17,21 +17,34 @@ public static class MeasureReportBuilder
 
     public const string ScoreChange = "score-change";
 
-    public static Bundle Build(MeasuresSnapshot snapshot, IReadOnlyList<ScoreTrendSummary> trends, string measureVersion = "0.1.0")
+    /// <summary>The Measure the report is of: composed of one group per engagement measure.</summary>
+    public const string SummaryMeasure = Base + "/Measure/engagement-summary";
+
+    public static MeasureReport Build(MeasuresSnapshot snapshot, IReadOnlyList<ScoreTrendSummary> trends, string measureVersion = "0.1.0")
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(trends);
-        var bundle = new Bundle { Type = Bundle.BundleType.Collection, Timestamp = snapshot.Now };
-        foreach (var report in MeasuresSnapshot.MeasureCodes.Select(code => Report(snapshot, code, measureVersion)).Append(ScoreChangeReport(snapshot, trends, measureVersion)))
+        var report = new MeasureReport
         {
-            bundle.Entry.Add(new Bundle.EntryComponent { FullUrl = "urn:uuid:" + Guid.NewGuid().ToString("D"), Resource = report });
+            Meta = new Meta { Profile = [Base + "/StructureDefinition/engagement-measurereport"] },
+            Status = MeasureReport.MeasureReportStatus.Complete,
+            Type = MeasureReport.MeasureReportType.Summary,
+            Measure = $"{SummaryMeasure}|{measureVersion}",
+            DateElement = new FhirDateTime(snapshot.Now),
+            Period = new Period(new FhirDateTime(snapshot.Query.From.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)),
+                new FhirDateTime(snapshot.Query.To.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture))),
+            Group = [.. MeasuresSnapshot.MeasureCodes.Select(code => Group(snapshot, code)), ScoreChangeGroup(trends)],
+        };
+        if (snapshot.Query.Protocol is { } protocol)
+        {
+            report.EvaluatedResource.Add(new ResourceReference("PlanDefinition/" + protocol));
         }
 
-        bundle.Total = bundle.Entry.Count;
-        return bundle;
+        return report;
     }
 
-    public static MeasureReport Report(MeasuresSnapshot snapshot, string code, string measureVersion = "0.1.0")
+    /// <summary>One engagement measure's group: populations, score, and strata per age band, language, channel and Questionnaire.</summary>
+    public static MeasureReport.GroupComponent Group(MeasuresSnapshot snapshot, string code)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         var continuous = code is "time-to-respond" or "red-flag-acknowledgement-time";
@@ -64,7 +77,7 @@ public static class MeasureReportBuilder
             group.Stratifier.Add(stratifier);
         }
 
-        return Wrap(snapshot, code, group, measureVersion);
+        return group;
     }
 
     /// <summary>
@@ -73,9 +86,8 @@ public static class MeasureReportBuilder
     /// score to the latest, in score points, per Questionnaire (stratifier <c>questionnaire</c>). The group's own score
     /// is given only when one Questionnaire contributes: a mean over different instruments would mean nothing.
     /// </summary>
-    public static MeasureReport ScoreChangeReport(MeasuresSnapshot snapshot, IReadOnlyList<ScoreTrendSummary> trends, string measureVersion = "0.1.0")
+    public static MeasureReport.GroupComponent ScoreChangeGroup(IReadOnlyList<ScoreTrendSummary> trends)
     {
-        ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(trends);
         var perQuestionnaire = trends.GroupBy(t => t.Questionnaire, StringComparer.Ordinal)
             .Select(g => ScoreTrendSummary.Merge("", g.Key, g, 0))
@@ -104,33 +116,12 @@ public static class MeasureReportBuilder
         }
 
         group.Stratifier.Add(stratifier);
-        return Wrap(snapshot, ScoreChange, group, measureVersion);
+        return group;
     }
 
     private static Quantity? MeanChange(ScoreTrendSummary t) => t.PatientsWithRepeat == 0
         ? null
         : new Quantity { Value = Math.Round((decimal)t.ChangeSum / t.PatientsWithRepeat, 2), Unit = "score points", System = "http://unitsofmeasure.org", Code = "{score}" };
-
-    private static MeasureReport Wrap(MeasuresSnapshot snapshot, string code, MeasureReport.GroupComponent group, string measureVersion)
-    {
-        var report = new MeasureReport
-        {
-            Meta = new Meta { Profile = [Base + "/StructureDefinition/engagement-measurereport"] },
-            Status = MeasureReport.MeasureReportStatus.Complete,
-            Type = MeasureReport.MeasureReportType.Summary,
-            Measure = $"{Base}/Measure/engagement-{code}|{measureVersion}",
-            DateElement = new FhirDateTime(snapshot.Now),
-            Period = new Period(new FhirDateTime(snapshot.Query.From.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)),
-                new FhirDateTime(snapshot.Query.To.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture))),
-            Group = [group],
-        };
-        if (snapshot.Query.Protocol is { } protocol)
-        {
-            report.EvaluatedResource.Add(new ResourceReference("PlanDefinition/" + protocol));
-        }
-
-        return report;
-    }
 
     private static List<MeasureReport.PopulationComponent> Populations(MeasureFigures f, bool continuous) => continuous
         ?

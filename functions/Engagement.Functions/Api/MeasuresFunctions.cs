@@ -5,7 +5,7 @@ using Microsoft.Azure.Functions.Worker;
 
 namespace Engagement.Functions.Api;
 
-/// <summary>Engagement measures: the FHIR <c>$engagement</c> MeasureReports, the dashboard JSON, the dashboard page and its assets.</summary>
+/// <summary>Engagement measures: the FHIR <c>$engagement</c> MeasureReport, the dashboard JSON, the dashboard page and its assets.</summary>
 public sealed class MeasuresFunctions(MeasuresHandler handler, DashboardHandler dashboard)
 {
     [Function("MeasureReportEngagement")]

@@ -332,21 +332,19 @@ public sealed class EngagementScenarioTests(EngagementScenarioFixture fixture)
     {
         var host = fixture.Host;
         var (periodStart, periodEnd, period, patientA) = (fixture.PeriodStart, fixture.PeriodEnd, fixture.Period, fixture.PatientA);
-        var (bundleStatus, bundleJson) = await GetAsync(host, "/api/fhir/MeasureReport/$engagement?" + period);
-        Assert.Equal(HttpStatusCode.OK, bundleStatus);
-        var bundle = Parser.Deserialize<Bundle>(bundleJson)!;
-        Assert.Equal(Bundle.BundleType.Collection, bundle.Type);
-        Assert.Equal(8, bundle.Entry.Count);
-        foreach (var entry in bundle.Entry)
-        {
-            var report = (MeasureReport)entry.Resource!;
-            Assert.Equal((periodStart, periodEnd), (report.Period.Start, report.Period.End));
-            var result = ProfileValidator.Shared.Validate(report, "http://engagement-functions.org/fhir/StructureDefinition/engagement-measurereport");
-            Assert.True(result.IsValid, string.Join("\n", result.Errors));
-        }
+        var (reportStatus, reportJson) = await GetAsync(host, "/api/fhir/MeasureReport/$engagement?" + period);
+        Assert.Equal(HttpStatusCode.OK, reportStatus);
+        // One summary MeasureReport (of the engagement-summary Measure), one group per engagement measure.
+        var report = Parser.Deserialize<MeasureReport>(reportJson)!;
+        Assert.Equal(MeasureReport.MeasureReportType.Summary, report.Type);
+        Assert.Equal(["response-rate", "time-to-respond", "follow-through", "reminders-per-response", "messages-delivered", "opt-out-rate", "red-flag-acknowledgement-time", "score-change"],
+            report.Group.Select(g => g.Code!.Coding[0].Code));
+        Assert.Equal((periodStart, periodEnd), (report.Period.Start, report.Period.End));
+        var result = ProfileValidator.Shared.Validate(report, "http://engagement-functions.org/fhir/StructureDefinition/engagement-measurereport");
+        Assert.True(result.IsValid, string.Join("\n", result.Errors));
 
         // 7 questionnaire requests (A 3, B 3, C 1: every activity links a Questionnaire), 2 answered (A's PHQ-9s).
-        var responseRate = Group(bundle, "response-rate");
+        var responseRate = Group(report, "response-rate");
         Assert.Equal((7, 7, 2), Populations(responseRate));
         Assert.Equal(Proportion(2, 7), responseRate.MeasureScore!.Value);
         Assert.Equal((4, 4, 2), StratumPopulations(responseRate, "language", "en"));
@@ -362,23 +360,23 @@ public sealed class EngagementScenarioTests(EngagementScenarioFixture fixture)
         Assert.Equal(Proportion(2, 4), StratumScore(responseRate, "questionnaire", EngagementScenarioFixture.Phq9));
 
         // Both answers came within the minute of their request: the first histogram bin, whose upper edge (1 min) is the median.
-        var timeToRespond = Group(bundle, "time-to-respond");
+        var timeToRespond = Group(report, "time-to-respond");
         Assert.Equal((7, 2), (Count(timeToRespond, "initial-population"), Count(timeToRespond, "measure-population")));
         Assert.Equal("h", timeToRespond.MeasureScore!.Unit);
         Assert.Equal((decimal)(1.0 / 60), timeToRespond.MeasureScore.Value);
 
-        var followThrough = Group(bundle, "follow-through");
+        var followThrough = Group(report, "follow-through");
         Assert.Equal((7, 7, 2), Populations(followThrough));
         Assert.Equal(Proportion(2, 7), followThrough.MeasureScore!.Value);
 
         // 10 reminders (A's and C's check-ins 2 each, B's three activities 2 each) for 2 responses.
-        var reminders = Group(bundle, "reminders-per-response");
+        var reminders = Group(report, "reminders-per-response");
         Assert.Equal((7, 2, 10), Populations(reminders));
         Assert.Equal(5m, reminders.MeasureScore!.Value);
 
         // 18 patient messages: A 5 (check-in + 2 reminders, two PHQ-9s), B 9, C 3 (check-in + 2 reminders), C's STOP
         // confirmation; 1 delivered.
-        var delivered = Group(bundle, "messages-delivered");
+        var delivered = Group(report, "messages-delivered");
         Assert.Equal((18, 18, 1), Populations(delivered));
         Assert.Equal(Proportion(1, 18), delivered.MeasureScore!.Value);
         Assert.Equal((5, 5, 1), StratumPopulations(delivered, "age-band", "65-79"));
@@ -389,19 +387,19 @@ public sealed class EngagementScenarioTests(EngagementScenarioFixture fixture)
         Assert.Equal((9, 9, 0), StratumPopulations(delivered, "language", "es"));
 
         // 3 runs reached their patient, 1 opted out (C's second run reached nobody: in neither population).
-        var optOut = Group(bundle, "opt-out-rate");
+        var optOut = Group(report, "opt-out-rate");
         Assert.Equal((3, 3, 1), Populations(optOut));
         Assert.Equal(Proportion(1, 3), optOut.MeasureScore!.Value);
         Assert.Equal((1, 1, 1), StratumPopulations(optOut, "age-band", "40-64"));
         Assert.Equal((1, 1, 0), StratumPopulations(optOut, "age-band", "65-79"));
 
         // One red flag, acknowledged in the EHR 2 minutes after it was raised: the bin up to 5 minutes.
-        var redFlags = Group(bundle, "red-flag-acknowledgement-time");
+        var redFlags = Group(report, "red-flag-acknowledgement-time");
         Assert.Equal((1, 1), (Count(redFlags, "initial-population"), Count(redFlags, "measure-population")));
         Assert.Equal(("min", 5m), (redFlags.MeasureScore!.Unit, redFlags.MeasureScore.Value));
 
         // Score change: A's PHQ-9 went 17 → 8, the only scored patient (initial and measure population 1, mean −9 points).
-        var scoreChange = Group(bundle, "score-change");
+        var scoreChange = Group(report, "score-change");
         Assert.Equal((1, 1), (Count(scoreChange, "initial-population"), Count(scoreChange, "measure-population")));
         Assert.Equal(("score points", -9m), (scoreChange.MeasureScore!.Unit, scoreChange.MeasureScore.Value));
         Assert.Equal(-9m, StratumScore(scoreChange, "questionnaire", EngagementScenarioFixture.Phq9));
@@ -460,12 +458,12 @@ public sealed class EngagementScenarioTests(EngagementScenarioFixture fixture)
         Assert.Equal(("post-discharge", 7, 2), (followThroughJson.GetProperty("protocol").GetString(), followThroughJson.GetProperty("due").GetInt64(), followThroughJson.GetProperty("onTime").GetInt64()));
 
         // One protocol: post-discharge has all of it but the confirmation (a reply belongs to no protocol); another has none.
-        var same = Parser.Deserialize<Bundle>((await GetAsync(host, $"/api/fhir/MeasureReport/$engagement?{period}&protocol=PlanDefinition/post-discharge")).Body)!;
+        var same = Parser.Deserialize<MeasureReport>((await GetAsync(host, $"/api/fhir/MeasureReport/$engagement?{period}&protocol=PlanDefinition/post-discharge")).Body)!;
         Assert.Equal((7, 7, 2), Populations(Group(same, "response-rate")));
         Assert.Equal((17, 17, 1), Populations(Group(same, "messages-delivered")));
-        Assert.All(same.Entry, e => Assert.Equal("PlanDefinition/post-discharge", ((MeasureReport)e.Resource!).EvaluatedResource.Single().Reference));
-        var other = Parser.Deserialize<Bundle>((await GetAsync(host, $"/api/fhir/MeasureReport/$engagement?{period}&protocol=appointment-reminder")).Body)!;
-        Assert.All(other.Entry, e => Assert.Equal(0, ((MeasureReport)e.Resource!).Group[0].Population.Sum(p => p.Count ?? 0)));
+        Assert.Equal("PlanDefinition/post-discharge", same.EvaluatedResource.Single().Reference);
+        var other = Parser.Deserialize<MeasureReport>((await GetAsync(host, $"/api/fhir/MeasureReport/$engagement?{period}&protocol=appointment-reminder")).Body)!;
+        Assert.All(other.Group, g => Assert.Equal(0, g.Population.Sum(p => p.Count ?? 0)));
         var (_, otherJson) = await GetAsync(host, $"/api/metrics/engagement?{period}&protocol=appointment-reminder");
         Assert.All(JsonDocument.Parse(otherJson).RootElement.GetProperty("totals").EnumerateObject(), p => Assert.Equal(0, p.Value.GetInt64()));
 
@@ -473,7 +471,7 @@ public sealed class EngagementScenarioTests(EngagementScenarioFixture fixture)
         var (_, earlierJson) = await GetAsync(host, "/api/metrics/engagement?periodStart=2020-01-01&periodEnd=2020-12-31");
         Assert.Equal(0, JsonDocument.Parse(earlierJson).RootElement.GetProperty("totals").GetProperty("message-sent").GetInt64());
         Assert.Equal(0, JsonDocument.Parse(earlierJson).RootElement.GetProperty("scoreTrends").GetArrayLength());
-        var earlier = Parser.Deserialize<Bundle>((await GetAsync(host, "/api/fhir/MeasureReport/$engagement?periodStart=2020-01-01&periodEnd=2020-12-31")).Body)!;
+        var earlier = Parser.Deserialize<MeasureReport>((await GetAsync(host, "/api/fhir/MeasureReport/$engagement?periodStart=2020-01-01&periodEnd=2020-12-31")).Body)!;
         var noScores = Group(earlier, "score-change");
         Assert.Equal((0, 0, null), (Count(noScores, "initial-population"), Count(noScores, "measure-population"), noScores.MeasureScore));
     }
@@ -487,8 +485,8 @@ public sealed class EngagementScenarioTests(EngagementScenarioFixture fixture)
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
-    private static MeasureReport.GroupComponent Group(Bundle bundle, string code) =>
-        bundle.Entry.Select(e => e.Resource).OfType<MeasureReport>().Single(r => r.Group[0].Code!.Coding[0].Code == code).Group[0];
+    private static MeasureReport.GroupComponent Group(MeasureReport report, string code) =>
+        report.Group.Single(g => g.Code!.Coding[0].Code == code);
 
     private static int? Count(MeasureReport.GroupComponent group, string population) =>
         group.Population.Single(p => p.Code!.Coding[0].Code == population).Count;
