@@ -2,18 +2,18 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Engagement.Fhir;
 using Engagement.Http;
-using Engagement.Security;
+using Engagement.Security.Smart;
 using Microsoft.AspNetCore.Http;
 
 namespace Engagement.Measures;
 
 /// <summary>
 /// <c>GET /api/fhir/MeasureReport/$engagement</c> (FHIR, the facade's access policy) and
-/// <c>GET /api/metrics/engagement</c> (dashboard JSON, admin key): the same aggregates, two shapes.
+/// <c>GET /api/metrics/engagement</c> (dashboard JSON, admin key or a staff token, <see cref="StaffAuthorizer"/>): the same aggregates, two shapes.
 /// Parameters: <c>periodStart</c>, <c>periodEnd</c> (dates, inclusive, at most 366 days) and optional <c>protocol</c>
 /// (a PlanDefinition id). Anything else, or a bad value, is a 400 OperationOutcome.
 /// </summary>
-public sealed partial class MeasuresHandler(EngagementMetrics metrics, IFhirAccessPolicy access, AdminKeyAuthorizer admin)
+public sealed partial class MeasuresHandler(EngagementMetrics metrics, IFhirAccessPolicy access, StaffAuthorizer staff)
 {
     public const string EngagementRoute = "fhir/MeasureReport/$engagement";
     public const string MetricsRoute = "metrics/engagement";
@@ -42,7 +42,7 @@ public sealed partial class MeasuresHandler(EngagementMetrics metrics, IFhirAcce
     public async Task<IResult> MetricsAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (admin.Challenge(request) is { } denied)
+        if (await staff.ChallengeAsync(request, cancellationToken) is { } denied)
         {
             return denied;
         }

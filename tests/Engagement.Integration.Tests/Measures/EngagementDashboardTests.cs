@@ -39,7 +39,7 @@ public sealed class EngagementDashboardTests(EngagementScenarioFixture fixture)
         Assert.Contains("script-src 'self'", page.GetProperty("csp").GetString(), StringComparison.Ordinal);
         Assert.True(page.GetProperty("loginShownFirst").GetBoolean());
         Assert.Equal((fixture.PeriodStart, fixture.PeriodEnd), (page.GetProperty("periodStart").GetString(), page.GetProperty("periodEnd").GetString()));
-        Assert.Equal("The key was not accepted.", page.GetProperty("wrongKeyStatus").GetString());
+        Assert.Equal("The key or token was not accepted.", page.GetProperty("wrongKeyStatus").GetString());
         Assert.Equal(0, page.GetProperty("wrongKeyKept").GetInt32());
         Assert.True(page.GetProperty("contentVisible").GetBoolean());
 

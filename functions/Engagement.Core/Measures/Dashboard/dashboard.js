@@ -1,4 +1,5 @@
-// Engagement dashboard: asks for the admin key once per tab (sessionStorage), then draws the figures of
+// Engagement dashboard: asks for the admin key or a staff access token (a JWT from a staff SMART issuer) once per tab
+// (sessionStorage), then draws the figures of
 // GET /api/metrics/engagement. No inline script (strict CSP); chart.js is served from /dashboard/assets.
 (function () {
   'use strict';
@@ -90,9 +91,13 @@
     if (!key) { showLogin(); return; }
     var params = new URLSearchParams({ periodStart: $('periodStart').value, periodEnd: $('periodEnd').value });
     if ($('protocol').value) { params.set('protocol', $('protocol').value); }
-    fetch('/api/metrics/engagement?' + params.toString(), { headers: { 'X-Admin-Key': key, 'Accept': 'application/json' }, cache: 'no-store' })
+    // A JWT (three base64url parts) is a staff access token, sent as a bearer token; anything else is the admin key.
+    var headers = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(key)
+      ? { 'Authorization': 'Bearer ' + key, 'Accept': 'application/json' }
+      : { 'X-Admin-Key': key, 'Accept': 'application/json' };
+    fetch('/api/metrics/engagement?' + params.toString(), { headers: headers, cache: 'no-store' })
       .then(function (response) {
-        if (response.status === 401 || response.status === 403) { sessionStorage.removeItem(KEY); showLogin('The key was not accepted.'); return null; }
+        if (response.status === 401 || response.status === 403) { sessionStorage.removeItem(KEY); showLogin('The key or token was not accepted.'); return null; }
         return response.json().then(function (body) {
           if (!response.ok) { throw new Error((body.issue && body.issue[0] && body.issue[0].diagnostics) || ('HTTP ' + response.status)); }
           return body;

@@ -31,4 +31,10 @@ public sealed class SmartIssuerOptions
 
     /// <summary>The <c>aud</c> accepted tokens must carry: our FHIR base URL as the issuer knows it.</summary>
     public string? Audience { get; set; }
+
+    /// <summary>
+    /// True: this issuer signs in the care team, so its tokens without a patient in context and with a scope to read
+    /// MeasureReport also open the dashboard's data (<see cref="StaffAuthorizer"/>).
+    /// </summary>
+    public bool Staff { get; set; }
 }

@@ -20,6 +20,7 @@ public static class SmartServiceCollectionExtensions
         services.AddSingleton<SmartIssuerDirectory>();
         services.AddSingleton<SmartTokenValidator>();
         services.AddSingleton<SmartAuthenticator>();
+        services.AddSingleton<StaffAuthorizer>();
         services.AddSingleton<SmartMetadataHandler>();
         services.AddSingleton<SmartDiagnosticsHandler>();
         return services;
