@@ -28,11 +28,14 @@ public sealed class EngagementDashboardTests(EngagementScenarioFixture fixture)
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var api = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
 
+        var screenshot = Path.Combine(TestEnvironment.RepoRoot, "docs", "dashboard.png");
+        var before = DateTime.UtcNow.AddSeconds(-1);
         var page = await BrowseAsync(new
         {
             url = new Uri(host.BaseAddress, "/dashboard?" + fixture.Period).ToString(),
             adminKey = StandaloneHost.AdminKey,
             wrongKey = "not-the-admin-key",
+            screenshot,
         });
 
         Assert.Equal(200, page.GetProperty("status").GetInt32());
@@ -42,6 +45,7 @@ public sealed class EngagementDashboardTests(EngagementScenarioFixture fixture)
         Assert.Equal("The key or token was not accepted.", page.GetProperty("wrongKeyStatus").GetString());
         Assert.Equal(0, page.GetProperty("wrongKeyKept").GetInt32());
         Assert.True(page.GetProperty("contentVisible").GetBoolean());
+        Assert.True(File.GetLastWriteTimeUtc(screenshot) >= before && new FileInfo(screenshot).Length > 10_000, "the dashboard's screenshot in docs/");
 
         // Headline tiles: what the API returned, formatted as the page promises ...
         var measures = api.GetProperty("measures").EnumerateArray().ToDictionary(m => m.GetProperty("code").GetString()!);

@@ -1,5 +1,5 @@
 // Drives the engagement dashboard in headless Chromium (playwright-core, the system browser) for EngagementDashboardTests.
-// Input: one JSON argument {url, adminKey, wrongKey}. Output: one JSON line on stdout with what the care team would see
+// Input: one JSON argument {url, adminKey, wrongKey, screenshot?}. Output: one JSON line on stdout with what the care team would see
 // (tiles, tables, the charts' data as chart.js holds it, where requests went, errors); the C# test asserts on it.
 import { chromium } from 'playwright-core';
 
@@ -55,6 +55,10 @@ try {
     return [id, chart ? { type: chart.config.type, labels: chart.data.labels, data: chart.data.datasets[0].data, width: chart.width, height: chart.height } : null];
   })));
   result.keyInLocalStorage = await page.evaluate(() => localStorage.length);
+  if (input.screenshot) {
+    await page.waitForTimeout(1500); // chart.js animates the first draw
+    await page.screenshot({ path: input.screenshot, fullPage: true });
+  }
 
   // "Forget key" clears the tab's key and asks again.
   await page.click('#signOut');
