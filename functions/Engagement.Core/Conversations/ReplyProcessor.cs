@@ -124,7 +124,7 @@ public sealed partial class ReplyProcessor(
         var run = instance?.ReadInputAs<FollowUpInput>();
         var appointment = run is { TriggerType: "Appointment" } ? "Appointment/" + run.TriggerId : null;
         if (run is { TriggerType: "Appointment", Protocol.AppointmentReply: AppointmentReplies.UpdateAppointment }
-            && sources.Find(run.Source) is { WriteBack: not false, FhirBaseUrl: not null })
+            && sources.Find(run.Source) is { MayWriteBack: true })
         {
             // The protocol says the EHR's Appointment takes the answer itself (write-back reads it, changes the
             // patient's participation or cancels it, and updates it version-checked).

@@ -82,6 +82,9 @@ public sealed class SourceOptions
     /// </summary>
     public bool? WriteBack { get; set; }
 
+    /// <summary>Whether anything may be written back to this source: it has a FHIR base URL and <see cref="WriteBack"/> is not false.</summary>
+    public bool MayWriteBack => WriteBack != false && FhirBaseUrl is not null;
+
     /// <summary>How we authenticate to <see cref="FhirBaseUrl"/>.</summary>
     public SourceAuthOptions Auth { get; set; } = new();
 

@@ -112,7 +112,7 @@ public sealed class WriteBackFhirResourceStore(TableFhirResourceStore inner, Wri
 
     private async Task<IReadOnlyList<string>> WritableSourcesOfAsync(string patientId, CancellationToken cancellationToken)
     {
-        var writable = sources.Names.Where(n => sources.Find(n) is { WriteBack: not false, FhirBaseUrl: not null }).ToList();
+        var writable = sources.Names.Where(n => sources.Find(n) is { MayWriteBack: true }).ToList();
         if (writable.Count == 0)
         {
             return [];

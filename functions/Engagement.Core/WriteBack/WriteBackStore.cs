@@ -52,7 +52,7 @@ public sealed class WriteBackStore(StorageClients storage, SourceRegistry source
     public async Task RecordPatientSourceAsync(string patientId, string source, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
-        if (sources.Find(source) is not { WriteBack: not false, FhirBaseUrl: not null })
+        if (sources.Find(source) is not { MayWriteBack: true })
         {
             return;
         }
@@ -103,7 +103,12 @@ public sealed class WriteBackStore(StorageClients storage, SourceRegistry source
             return;
         }
 
-        await table.UpsertEntityAsync(new TableEntity(ItemPartition(source), RowKey(resourceType, resourceId))
+        await table.UpsertEntityAsync(PendingRow(source, patientId, resourceType, resourceId, hash), TableUpdateMode.Merge, cancellationToken);
+    }
+
+    /// <summary>A row that asks for a write: pending now, no attempts yet (merged over what the row held).</summary>
+    private TableEntity PendingRow(string source, string patientId, string resourceType, string resourceId, string hash) =>
+        new(ItemPartition(source), RowKey(resourceType, resourceId))
         {
             ["Source"] = source,
             ["PatientId"] = patientId,
@@ -113,8 +118,7 @@ public sealed class WriteBackStore(StorageClients storage, SourceRegistry source
             ["Status"] = Pending,
             ["Attempts"] = 0,
             ["NextAttemptAt"] = time.GetUtcNow(),
-        }, TableUpdateMode.Merge, cancellationToken);
-    }
+        };
 
     /// <summary>
     /// Asks for what the patient chose on the engagement page to be written into the EHR's Patient at the source. The
@@ -139,17 +143,7 @@ public sealed class WriteBackStore(StorageClients storage, SourceRegistry source
                 return;
             }
 
-            var entity = new TableEntity(ItemPartition(source), RowKey(PatientType, patientId))
-            {
-                ["Source"] = source,
-                ["PatientId"] = patientId,
-                ["ResourceType"] = PatientType,
-                ["ResourceId"] = patientId,
-                ["Hash"] = hash,
-                ["Status"] = Pending,
-                ["Attempts"] = 0,
-                ["NextAttemptAt"] = time.GetUtcNow(),
-            };
+            var entity = PendingRow(source, patientId, PatientType, patientId, hash);
             if (merged.Channel is { } channel)
             {
                 entity["Channel"] = channel;
@@ -202,18 +196,9 @@ public sealed class WriteBackStore(StorageClients storage, SourceRegistry source
 
         source = source.ToLowerInvariant();
         await EnsureTableAsync(cancellationToken);
-        await table.UpsertEntityAsync(new TableEntity(ItemPartition(source), RowKey(AppointmentType, appointmentId))
-        {
-            ["Source"] = source,
-            ["PatientId"] = patientId,
-            ["ResourceType"] = AppointmentType,
-            ["ResourceId"] = appointmentId,
-            ["Hash"] = reply,
-            ["Reply"] = reply,
-            ["Status"] = Pending,
-            ["Attempts"] = 0,
-            ["NextAttemptAt"] = time.GetUtcNow(),
-        }, TableUpdateMode.Merge, cancellationToken);
+        var entity = PendingRow(source, patientId, AppointmentType, appointmentId, reply);
+        entity["Reply"] = reply;
+        await table.UpsertEntityAsync(entity, TableUpdateMode.Merge, cancellationToken);
     }
 
     /// <summary>The patient's choices a <see cref="PatientType"/> row holds, or null for other rows.</summary>

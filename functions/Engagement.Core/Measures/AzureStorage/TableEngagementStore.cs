@@ -695,13 +695,13 @@ public sealed class TableEngagementStore : IEngagementRecorder
             var summaries = summaryKeys.ToDictionary(k => k, k => rows[k] is { } row ? ReadSummary(row, "", "") : null, StringComparer.Ordinal);
             foreach (var (protocol, questionnaire, before, after) in moves)
             {
-                var left = SummaryKeys(protocol, before);
-                foreach (var key in left.Union(SummaryKeys(protocol, after), StringComparer.Ordinal))
+                // The rows the patient counted in before and counts in now: the same three unless the first score moved.
+                var was = SummaryKeys(protocol, before);
+                var now = SummaryKeys(protocol, after);
+                foreach (var key in was.Union(now, StringComparer.Ordinal))
                 {
-                    var wasHere = before is not null && left.Contains(key, StringComparer.Ordinal);
-                    var isHere = SummaryKeys(protocol, after).Contains(key, StringComparer.Ordinal);
                     summaries[key] = (summaries[key] ?? new ScoreTrendSummary(protocol, questionnaire, 0, 0, 0, 0, 0, []))
-                        .Change(wasHere ? before : null, isHere ? after : null, MaxSample);
+                        .Change(was.Contains(key, StringComparer.Ordinal) ? before : null, now.Contains(key, StringComparer.Ordinal) ? after : null, MaxSample);
                 }
             }
 
