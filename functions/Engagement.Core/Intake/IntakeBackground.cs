@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -5,12 +6,17 @@ using Microsoft.Extensions.Options;
 namespace Engagement.Intake;
 
 /// <summary>
-/// Standalone host: drains the intake queue (the Functions app uses a queue trigger instead). A message whose
-/// processing fails becomes visible again after the visibility timeout; after five tries it is dropped and the
-/// sweeper keeps re-driving the inbox row.
+/// Standalone host: processes what this host accepted through the in-memory hand-off (<see cref="IntakeQueue.AttachLocalProcessing"/>)
+/// and drains the intake queue of what arrives there (the hand-off's overflow, other processes' work); the Functions app
+/// uses a queue trigger instead. At most <see cref="IntakeOptions.ProcessingConcurrency"/> rows are worked on at once
+/// across both. A queue message whose processing fails becomes visible again after the visibility timeout; after five
+/// tries it is dropped and the sweeper keeps re-driving the inbox row. A hand-off item that fails is left to the sweeper.
 /// </summary>
 public sealed class IntakeQueueListener(IntakeQueue queue, IntakeProcessor processor, IOptions<IntakeOptions> options, ILogger<IntakeQueueListener> logger) : BackgroundService
 {
+    /// <summary>Hand-off items waiting beyond this go to the queue instead (bounded memory under a burst).</summary>
+    public const int LocalCapacity = 4096;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!options.Value.Processing)
@@ -18,18 +24,55 @@ public sealed class IntakeQueueListener(IntakeQueue queue, IntakeProcessor proce
             return;
         }
 
+        using var slots = new SemaphoreSlim(Math.Clamp(options.Value.ProcessingConcurrency, 1, 32));
+        var local = queue.AttachLocalProcessing(LocalCapacity);
+        await Task.WhenAll(ProcessLocalAsync(local, slots, stoppingToken), DrainQueueAsync(slots, stoppingToken));
+    }
+
+    private async Task ProcessLocalAsync(ChannelReader<IntakeWorkItem> local, SemaphoreSlim slots, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var item in local.ReadAllAsync(stoppingToken))
+            {
+                await slots.WaitAsync(stoppingToken);
+                _ = Task.Run(async () =>
+                {
+                    try
+                    {
+                        await processor.ProcessAsync(item, stoppingToken);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+                    {
+                        logger.LogWarning("Processing inbox row {InboxKey} from {Source} failed ({ExceptionType}); the sweeper retries it.", item.Key, item.Source, ex.GetType().Name);
+                    }
+                    finally
+                    {
+                        slots.Release();
+                    }
+                }, CancellationToken.None);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // stopping; what was waiting in memory is still pending in the inbox
+        }
+    }
+
+    private async Task DrainQueueAsync(SemaphoreSlim slots, CancellationToken stoppingToken)
+    {
         var idle = TimeSpan.FromMilliseconds(50);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 var nextSend = queue.NextSend; // taken before receiving: a send during the receive ends the wait below
-                var concurrency = Math.Clamp(options.Value.ProcessingConcurrency, 1, 32);
                 var messages = await queue.ReceiveAsync(32, options.Value.QueueVisibilityTimeout, stoppingToken);
                 idle = messages.Length > 0 ? TimeSpan.FromMilliseconds(50) : TimeSpan.FromMilliseconds(Math.Min(idle.TotalMilliseconds * 2, 1000));
-                await Parallel.ForEachAsync(messages, new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = stoppingToken }, async (message, ct) =>
+                await Parallel.ForEachAsync(messages, stoppingToken, async (message, ct) =>
                 {
                     var items = IntakeWorkItem.ParseMany(message.Body);
+                    await slots.WaitAsync(ct);
                     try
                     {
                         await IntakeProcessor.ProcessAllAsync(processor, items, ct);
@@ -42,6 +85,10 @@ public sealed class IntakeQueueListener(IntakeQueue queue, IntakeProcessor proce
                         {
                             await queue.DeleteAsync(message, ct);
                         }
+                    }
+                    finally
+                    {
+                        slots.Release();
                     }
                 });
                 if (messages.Length == 0)

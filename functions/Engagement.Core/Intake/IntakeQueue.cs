@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using System.Threading.Channels;
 using Azure.Storage.Queues;
@@ -34,7 +35,10 @@ public sealed record IntakeWorkItem(string Source, string Key, string? TracePare
 
 /// <summary>
 /// The intake queue (<c>{prefix}</c>, Base64 messages as the Functions queue trigger expects). Only a latency path:
-/// losing a message delays processing until the sweeper finds the inbox row.
+/// losing a message delays processing until the sweeper finds the inbox row. A host that processes intake itself (the
+/// standalone host's listener) attaches a local hand-off: what this process accepted goes straight to its own
+/// processors in memory, without a queue message to send, receive and delete; the queue then carries only what the
+/// hand-off cannot take (it is full) — and, as always, what other processes enqueue.
 /// </summary>
 public sealed class IntakeQueue(StorageClients storage, IOptions<IntakeOptions> options)
 {
@@ -42,9 +46,11 @@ public sealed class IntakeQueue(StorageClients storage, IOptions<IntakeOptions> 
     public const int MaxBatch = 64;
 
     private readonly QueueClient queue = storage.Queues.GetQueueClient(options.Value.QueueName);
+    private readonly TimeSpan batchWindow = options.Value.QueueBatchWindow;
     private readonly Channel<IntakeWorkItem> pending = Channel.CreateUnbounded<IntakeWorkItem>(new UnboundedChannelOptions { SingleReader = true });
     private volatile bool ready;
     private TaskCompletionSource sent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Channel<IntakeWorkItem>? local;
 
     public string Name => queue.Name;
 
@@ -56,16 +62,69 @@ public sealed class IntakeQueue(StorageClients storage, IOptions<IntakeOptions> 
     /// </summary>
     public Task NextSend => Volatile.Read(ref sent).Task;
 
-    /// <summary>Hands the item to the enqueue pump (in memory: the inbox row, not this, is what is durable).</summary>
-    public void Post(IntakeWorkItem item) => pending.Writer.TryWrite(item);
+    /// <summary>
+    /// Hands the item to this process's own processors when a hand-off is attached and has room, else to the enqueue
+    /// pump (both in memory: the inbox row, not this, is what is durable; the sweeper processes a row whose item is lost).
+    /// </summary>
+    public void Post(IntakeWorkItem item)
+    {
+        if (local?.Writer.TryWrite(item) != true)
+        {
+            pending.Writer.TryWrite(item);
+        }
+    }
 
-    /// <summary>Waits for posted items and sends them, up to <see cref="MaxBatch"/> per message. Returns how many were sent.</summary>
+    /// <summary>
+    /// Attaches the local hand-off (once per process): items posted from now on are read from the returned reader, up to
+    /// <paramref name="capacity"/> waiting; beyond that they go to the queue.
+    /// </summary>
+    public ChannelReader<IntakeWorkItem> AttachLocalProcessing(int capacity)
+    {
+        var channel = Channel.CreateBounded<IntakeWorkItem>(new BoundedChannelOptions(Math.Max(1, capacity))
+        {
+            FullMode = BoundedChannelFullMode.Wait, // TryWrite then answers false: the item goes to the queue instead
+            SingleWriter = false,
+        });
+        if (Interlocked.CompareExchange(ref local, channel, null) is not null)
+        {
+            throw new InvalidOperationException("A local intake hand-off is already attached.");
+        }
+
+        return channel.Reader;
+    }
+
+    /// <summary>
+    /// Waits for posted items and sends them, up to <see cref="MaxBatch"/> per message, collecting for up to the batch
+    /// window after the first. Returns how many were sent.
+    /// </summary>
     public async Task<int> PumpOnceAsync(CancellationToken cancellationToken)
     {
         var batch = new List<IntakeWorkItem> { await pending.Reader.ReadAsync(cancellationToken) };
-        while (batch.Count < MaxBatch && pending.Reader.TryRead(out var more))
+        var closes = Stopwatch.GetTimestamp() + (long)(batchWindow.TotalSeconds * Stopwatch.Frequency);
+        while (batch.Count < MaxBatch)
         {
-            batch.Add(more);
+            if (pending.Reader.TryRead(out var more))
+            {
+                batch.Add(more);
+                continue;
+            }
+
+            var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), closes);
+            if (left <= TimeSpan.Zero)
+            {
+                break;
+            }
+
+            using var window = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            window.CancelAfter(left);
+            try
+            {
+                await pending.Reader.WaitToReadAsync(window.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                break; // the window closed
+            }
         }
 
         await SendAsync(batch, cancellationToken);

@@ -9,16 +9,71 @@ namespace Engagement.Integration.Tests.Intake;
 /// <summary>
 /// The standalone host's intake listener waits on <see cref="IntakeQueue.NextSend"/> besides its idle back-off, so a
 /// notification this host accepted is processed at once (docs/performance.md, follow-up start). The signal must fire on
-/// a send, and only then.
+/// a send, and only then. With a local hand-off attached, accepted rows skip the queue until the hand-off is full; the
+/// pump puts what arrives within its batch window into one message.
 /// </summary>
 public sealed class IntakeQueueWakeTests
 {
+    private static IntakeQueue NewQueue(TimeSpan? window = null) => new(
+        new StorageClients(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["AzureWebJobsStorage"] = TestEnvironment.StorageConnectionString }).Build()),
+        Options.Create(new IntakeOptions { StoragePrefix = IntakeFixture.NewPrefix(), QueueBatchWindow = window ?? TimeSpan.FromMilliseconds(25) }));
+
+    [Fact]
+    public async Task With_a_local_hand_off_items_skip_the_queue_until_it_is_full_then_overflow_to_the_queue()
+    {
+        var queue = NewQueue();
+        var local = queue.AttachLocalProcessing(2);
+        Assert.Throws<InvalidOperationException>(() => queue.AttachLocalProcessing(2)); // one per process
+
+        foreach (var key in new[] { "k1", "k2", "k3", "k4" })
+        {
+            queue.Post(new IntakeWorkItem("ehr1", key));
+        }
+
+        Assert.True(local.TryRead(out var first));
+        Assert.True(local.TryRead(out var second));
+        Assert.False(local.TryRead(out _));
+        Assert.Equal(["k1", "k2"], new[] { first!.Key, second!.Key });
+
+        Assert.Equal(2, await queue.PumpOnceAsync(CancellationToken.None)); // the overflow, in one message
+        var messages = await queue.ReceiveAsync(16, TimeSpan.FromSeconds(30), CancellationToken.None);
+        Assert.Equal(["k3", "k4"], IntakeWorkItem.ParseMany(Assert.Single(messages).Body).Select(i => i.Key));
+    }
+
+    [Fact]
+    public async Task The_pump_collects_items_posted_within_its_window_into_one_message_and_sends_a_lone_item_when_it_closes()
+    {
+        var queue = NewQueue(TimeSpan.FromSeconds(2));
+        queue.Post(new IntakeWorkItem("ehr1", "a1"));
+        var pumping = queue.PumpOnceAsync(CancellationToken.None);
+        await Task.Delay(200);
+        Assert.False(pumping.IsCompleted); // still inside the window
+        queue.Post(new IntakeWorkItem("ehr1", "a2"));
+        queue.Post(new IntakeWorkItem("ehr1", "a3"));
+        Assert.Equal(3, await pumping.WaitAsync(TimeSpan.FromSeconds(10)));
+        var messages = await queue.ReceiveAsync(16, TimeSpan.FromSeconds(30), CancellationToken.None);
+        Assert.Equal(["a1", "a2", "a3"], IntakeWorkItem.ParseMany(Assert.Single(messages).Body).Select(i => i.Key));
+
+        // A full batch does not wait for the window.
+        var full = NewQueue(TimeSpan.FromMinutes(5));
+        for (var i = 0; i < IntakeQueue.MaxBatch + 1; i++)
+        {
+            full.Post(new IntakeWorkItem("ehr1", "f" + i));
+        }
+
+        Assert.Equal(IntakeQueue.MaxBatch, await full.PumpOnceAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+
+        // Stopping inside the window cancels the pump.
+        var stopping = NewQueue(TimeSpan.FromMinutes(5));
+        stopping.Post(new IntakeWorkItem("ehr1", "s1"));
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => stopping.PumpOnceAsync(cts.Token));
+    }
+
     [Fact]
     public async Task NextSend_completes_when_this_process_sends_a_message_and_not_before()
     {
-        var queue = new IntakeQueue(
-            new StorageClients(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["AzureWebJobsStorage"] = TestEnvironment.StorageConnectionString }).Build()),
-            Options.Create(new IntakeOptions { StoragePrefix = IntakeFixture.NewPrefix() }));
+        var queue = NewQueue();
         var before = queue.NextSend;
         await queue.ReceiveAsync(16, TimeSpan.FromSeconds(30), CancellationToken.None); // a receive is not a send
         Assert.False(before.IsCompleted);
