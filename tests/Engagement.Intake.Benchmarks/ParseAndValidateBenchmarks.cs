@@ -26,7 +26,7 @@ public class ParseAndValidateBenchmarks
     public string ParseNotification()
     {
         var parsed = NotificationParser.Parse(notification, 64, out _)!;
-        return parsed.DedupeKey(IntakeKeys.ForBytes(notification));
+        return parsed.DedupeKey(() => IntakeKeys.ForBytes(notification));
     }
 
     /// <summary>Parse of an Event Grid schema delivery of one event.</summary>

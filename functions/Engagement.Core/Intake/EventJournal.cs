@@ -30,17 +30,15 @@ public sealed class EventJournal
 
     public string TableName => table.Name;
 
-    /// <summary>Writes the event unless present. True when it still has to be routed.</summary>
-    public async Task<bool> RecordAsync(ClinicalEvent e, DateTimeOffset at, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes the event unless present. Answers the row's ETag when the event still has to be routed (pass it to
+    /// <see cref="MarkRoutedAsync"/>), null when it was routed already. The insert comes first: a new event — the
+    /// usual case — costs one storage call, a repeated one two.
+    /// </summary>
+    public async Task<ETag?> RecordAsync(ClinicalEvent e, DateTimeOffset at, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(e);
         await EnsureAsync(cancellationToken);
-        var existing = await table.GetEntityIfExistsAsync<TableEntity>(e.Source, e.EventId, ["Routed"], cancellationToken);
-        if (existing.HasValue)
-        {
-            return existing.Value!.GetBoolean("Routed") != true;
-        }
-
         var entity = new TableEntity(e.Source, e.EventId)
         {
             ["ResourceType"] = e.ResourceType,
@@ -63,6 +61,7 @@ public sealed class EventJournal
             }
             else
             {
+                // Deterministic name: a repeat overwrites the same bytes.
                 var blob = $"events/{e.Source.ToLowerInvariant()}/{e.EventId}.json";
                 await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
                 await container.GetBlobClient(blob).UploadAsync(new BinaryData(bytes), overwrite: true, cancellationToken);
@@ -72,36 +71,47 @@ public sealed class EventJournal
 
         try
         {
-            await table.AddEntityAsync(entity, cancellationToken);
-            return true;
+            var added = await table.AddEntityAsync(entity, cancellationToken);
+            return added.Headers.ETag ?? ETag.All;
         }
         catch (RequestFailedException ex) when (ex.Status == (int)HttpStatusCode.Conflict)
         {
-            return false;
+            var existing = await table.GetEntityIfExistsAsync<TableEntity>(e.Source, e.EventId, ["Routed"], cancellationToken);
+            return !existing.HasValue ? ETag.All : existing.Value!.GetBoolean("Routed") == true ? null : existing.Value.ETag;
         }
     }
 
     /// <summary>
-    /// Marks the event routed. True for the one call that marked it: two processors can route the same event at once
-    /// (routing is idempotent), and only one of them counts it as processed.
+    /// Marks the event routed, given the ETag <see cref="RecordAsync"/> answered. True for the one call that marked it:
+    /// two processors can route the same event at once (routing is idempotent), and only one of them counts it as
+    /// processed.
     /// </summary>
-    public async Task<bool> MarkRoutedAsync(ClinicalEvent e, CancellationToken cancellationToken)
+    public async Task<bool> MarkRoutedAsync(ClinicalEvent e, ETag recorded, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(e);
-        var row = await table.GetEntityIfExistsAsync<TableEntity>(e.Source, e.EventId, ["Routed"], cancellationToken);
-        if (row.HasValue && row.Value!.GetBoolean("Routed") == true)
+        var etag = recorded;
+        for (var attempt = 0; ; attempt++)
         {
-            return false;
-        }
+            try
+            {
+                await table.UpdateEntityAsync(new TableEntity(e.Source, e.EventId) { ["Routed"] = true }, etag, TableUpdateMode.Merge, cancellationToken);
+                return true;
+            }
+            catch (RequestFailedException ex) when (ex.Status == 412 && attempt == 0)
+            {
+                // Changed since recorded: marked by the other processor, unless it was only re-written unrouted.
+                var row = await table.GetEntityIfExistsAsync<TableEntity>(e.Source, e.EventId, ["Routed"], cancellationToken);
+                if (!row.HasValue || row.Value!.GetBoolean("Routed") == true)
+                {
+                    return false;
+                }
 
-        try
-        {
-            await table.UpdateEntityAsync(new TableEntity(e.Source, e.EventId) { ["Routed"] = true }, row.HasValue ? row.Value!.ETag : ETag.All, TableUpdateMode.Merge, cancellationToken);
-            return true;
-        }
-        catch (RequestFailedException ex) when (ex.Status == 412)
-        {
-            return false; // marked by the other processor in between
+                etag = row.Value.ETag;
+            }
+            catch (RequestFailedException ex) when (ex.Status == 412)
+            {
+                return false; // marked by the other processor in between
+            }
         }
     }
 

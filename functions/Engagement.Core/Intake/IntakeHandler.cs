@@ -48,7 +48,7 @@ public sealed class IntakeHandler(
             return Rejected(source, problem!.ToResult());
         }
 
-        var key = IntakeKeys.For("notification", source.ToLowerInvariant(), notification.DedupeKey(IntakeKeys.ForBytes(inbound.Body)));
+        var key = IntakeKeys.For("notification", source.ToLowerInvariant(), notification.DedupeKey(() => IntakeKeys.ForBytes(inbound.Body)));
         logger.LogInformation(
             "Notification {NotificationType} from {Source} for {Subscription}, events {EventNumbers}",
             SubscriptionNotification.TypeCode(notification.Type), source, notification.Subscription,

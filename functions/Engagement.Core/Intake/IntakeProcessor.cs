@@ -465,10 +465,10 @@ public sealed class IntakeProcessor(
         var now = time.GetUtcNow();
         foreach (var e in events)
         {
-            if (await journal.RecordAsync(e, now, cancellationToken))
+            if (await journal.RecordAsync(e, now, cancellationToken) is { } recorded)
             {
                 await router.RouteAsync(e, cancellationToken);
-                if (await journal.MarkRoutedAsync(e, cancellationToken))
+                if (await journal.MarkRoutedAsync(e, recorded, cancellationToken))
                 {
                     EngagementTelemetry.EventsProcessed.Add(1, new KeyValuePair<string, object?>("source", e.Source));
                 }

@@ -45,9 +45,16 @@ public sealed record SubscriptionNotification(
     /// Deduplication key: event deliveries by subscription and event numbers (a redelivery has the same numbers);
     /// everything else by subscription, type and the body's hash (the same bytes are the same notification).
     /// </summary>
-    public string DedupeKey(string bodyHash) => DeliversEvents && Events.Count > 0
-        ? $"{Subscription}|events|{string.Join(',', Events.Select(e => e.Number.ToString(CultureInfo.InvariantCulture)))}"
-        : $"{Subscription}|{TypeCode(Type)}|{EventsSinceSubscriptionStart}|{bodyHash}";
+    public string DedupeKey(string bodyHash) => DedupeKey(() => bodyHash);
+
+    /// <summary>As <see cref="DedupeKey(string)"/>, hashing the body only when the key needs it (not for event deliveries).</summary>
+    public string DedupeKey(Func<string> bodyHash)
+    {
+        ArgumentNullException.ThrowIfNull(bodyHash);
+        return DeliversEvents && Events.Count > 0
+            ? $"{Subscription}|events|{string.Join(',', Events.Select(e => e.Number.ToString(CultureInfo.InvariantCulture)))}"
+            : $"{Subscription}|{TypeCode(Type)}|{EventsSinceSubscriptionStart}|{bodyHash()}";
+    }
 
     /// <summary>The Subscription's logical id (last segment of the reference), for <c>$events</c> and <c>$status</c>.</summary>
     public string SubscriptionId => ResourceRef.TryParse(Subscription, out var reference) ? reference.Id : Subscription;

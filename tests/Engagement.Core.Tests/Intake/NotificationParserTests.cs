@@ -68,6 +68,17 @@ public sealed class NotificationParserTests
         var other = Parse(Encoding.UTF8.GetString(body).Replace("\"valueString\": \"1\" },\n              { \"name\": \"timestamp\"", "\"valueString\": \"2\" },\n              { \"name\": \"timestamp\"", StringComparison.Ordinal));
         Assert.Equal(2, other.Events[0].Number);
         Assert.NotEqual(a.DedupeKey(""), other.DedupeKey(""));
+        Assert.Equal(a.DedupeKey(""), a.DedupeKey(() => throw new InvalidOperationException("an event delivery is not hashed")));
+    }
+
+    [Fact]
+    public void A_heartbeat_is_keyed_by_its_body_hash()
+    {
+        var heartbeat = NotificationParser.Parse(Fixture("notification-heartbeat.json"), 64, out _)!;
+        var hashed = 0;
+        Assert.EndsWith("|h1", heartbeat.DedupeKey(() => { hashed++; return "h1"; }), StringComparison.Ordinal);
+        Assert.Equal(1, hashed);
+        Assert.NotEqual(heartbeat.DedupeKey("h1"), heartbeat.DedupeKey("h2"));
     }
 
     [Theory]

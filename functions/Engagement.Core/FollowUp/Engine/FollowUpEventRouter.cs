@@ -37,9 +37,14 @@ public sealed class FollowUpEventRouter(
         {
             // The Patient sent along with the event (e.g. an Encounter's), kept when we hold none: one we hold came as
             // an event of its own, and our store's version ids are ours, so which is newer cannot be told here.
+            // Looked up first: after the first event it is held, and a read is one storage call where a refused create
+            // (insert, read, re-index) is three — per event, for every event of the patient.
             var contextPatient = JsonSerializer.Deserialize<Patient>(json, FhirJson.Options)!;
             await writeBack.RecordPatientSourceAsync(contextPatient.Id!, clinicalEvent.Source, cancellationToken);
-            await store.CreateIfNotExistsAsync(contextPatient, contextPatient.Id, cancellationToken);
+            if (await store.GetAsync("Patient", contextPatient.Id!, cancellationToken) is null)
+            {
+                await store.CreateIfNotExistsAsync(contextPatient, contextPatient.Id, cancellationToken);
+            }
         }
 
         var resource = JsonSerializer.Deserialize<Resource>(clinicalEvent.ResourceJson, FhirJson.Options)!;
