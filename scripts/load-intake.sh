@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Load for the intake accept path vs the floor (one table insert per request), same host, same Azurite, same run.
-# Usage: scripts/load-intake.sh [SECONDS] [RATE]     (loopback only; stops everything it started)
+# Usage: scripts/load-intake.sh [SECONDS] [RATE] [WARMUP]     (loopback only; stops everything it started)
+# WARMUP (default 20) seconds at RATE precede every measured phase, unreported: a fresh host spends its first ~20 s
+# compiling (JIT) on these 2 cores, which is start-up, not the accept path.
 # Prints the load client's lines; docs/performance.md records them.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-seconds="${1:-15}"; rate="${2:-200}"
+seconds="${1:-15}"; rate="${2:-200}"; warmup="${3:-20}"
 data="$(mktemp -d "${TMPDIR:-/tmp}/engagement-load.XXXXXX")"
 host_pid=""
 cleanup() {
@@ -31,14 +33,20 @@ start_host() { # $1 = Engagement__Intake__Processing
 }
 stop_host() { kill "$host_pid"; wait "$host_pid" 2>/dev/null || true; host_pid=""; }
 load() { dotnet tests/Engagement.Intake.Benchmarks/bin/Release/net10.0/Engagement.Intake.Benchmarks.dll load \
-  --url "http://127.0.0.1:$port" --seconds "$seconds" --rate "$rate" --workers 16 --target "$1"; }
+  --url "http://127.0.0.1:$port" --seconds "$seconds" --rate "$rate" --workers 16 --target "$1" --phases "$2" --warmup "$warmup"; }
 
-echo "# $(date -u +%FT%TZ) $(nproc) cores, $(uname -sr), $(dotnet --version), ${seconds}s per phase"
-echo "## processing on (queue listener and sweeper running in the same host)"
+# Open loops first, each on a fresh host: a closed loop accepts far faster than processing runs, and the backlog it
+# leaves would load the open loop that follows (processing on) — that is measured separately, last.
+echo "# $(date -u +%FT%TZ) $(nproc) cores, $(uname -sr), $(dotnet --version), ${seconds}s per phase after ${warmup}s warm-up at ${rate} req/s"
+echo "## processing on (listener and sweeper running in the same host): steady rate"
 start_host true
-load floor; load intake; load floor
+load floor open; load intake open
+stop_host
+echo "## processing on: throughput (the closed loop leaves a backlog; the floor after it runs while it drains)"
+start_host true
+load floor closed; load intake closed; load floor closed
 stop_host
 echo "## processing off (accept path only)"
 start_host false
-load floor; load intake
+load floor open; load intake open; load floor closed; load intake closed
 stop_host
