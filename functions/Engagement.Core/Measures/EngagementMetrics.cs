@@ -76,8 +76,12 @@ public sealed class MeasuresSnapshot(MeasuresQuery query, IReadOnlyDictionary<st
     /// <summary>Measure codes (CodeSystem engagement-measure) in report order.</summary>
     public static readonly IReadOnlyList<string> MeasureCodes =
     [
-        "response-rate", "time-to-respond", "follow-through", "reminders-per-response", "messages-delivered", "opt-out-rate", "red-flag-acknowledgement-time",
+        "response-rate", "time-to-respond", "time-to-respond-p90", "follow-through", "reminders-per-response", "messages-delivered", "messages-failed",
+        "links-opened", "opt-out-rate", "red-flag-acknowledgement-time",
     ];
+
+    /// <summary>The measures scored as a continuous variable (a time), not a proportion or ratio.</summary>
+    public static bool IsContinuous(string measure) => measure is "time-to-respond" or "time-to-respond-p90" or "red-flag-acknowledgement-time";
 
     public static readonly IReadOnlyList<string> Dimensions = EngagementAggregate.Dimensions;
 
@@ -152,6 +156,12 @@ public sealed class MeasuresSnapshot(MeasuresQuery query, IReadOnlyDictionary<st
             "response-rate" => Proportion(questionnaires.Count(EngagementEventKinds.ActivityDue), questionnaires.Count(EngagementEventKinds.ResponseReceived)),
             "follow-through" => Proportion(all.Count(EngagementEventKinds.ActivityDue), all.Count(EngagementEventKinds.CompletedOnTime)),
             "messages-delivered" => Proportion(all.Count(EngagementEventKinds.MessageSent), all.Count(EngagementEventKinds.MessageDelivered)),
+            "messages-failed" => Proportion(all.Count(EngagementEventKinds.MessageSent), all.Count(EngagementEventKinds.MessageFailed)),
+
+            // Every questionnaire message carries a link of its own: the first one (activity due) and each reminder.
+            "links-opened" => Proportion(
+                questionnaires.Count(EngagementEventKinds.ActivityDue) + questionnaires.Count(EngagementEventKinds.ReminderSent),
+                questionnaires.Count(EngagementEventKinds.LinkOpened)),
             "opt-out-rate" => Proportion(all.Count(EngagementEventKinds.Engaged), all.Count(EngagementEventKinds.OptOut)),
             "reminders-per-response" => new MeasureFigures(
                 questionnaires.Count(EngagementEventKinds.ActivityDue),
@@ -163,6 +173,11 @@ public sealed class MeasuresSnapshot(MeasuresQuery query, IReadOnlyDictionary<st
                 questionnaires.Count(EngagementEventKinds.ResponseReceived),
                 0,
                 EngagementBucket.Quantile(questionnaires.RespondMinutes, 0.5) is { } minutes ? minutes / 60 : null),
+            "time-to-respond-p90" => new MeasureFigures(
+                questionnaires.Count(EngagementEventKinds.ActivityDue),
+                questionnaires.Count(EngagementEventKinds.ResponseReceived),
+                0,
+                EngagementBucket.Quantile(questionnaires.RespondMinutes, 0.9) is { } p90 ? p90 / 60 : null),
             "red-flag-acknowledgement-time" => new MeasureFigures(
                 all.Count(EngagementEventKinds.RedFlagRaised),
                 all.Count(EngagementEventKinds.RedFlagAcknowledged),

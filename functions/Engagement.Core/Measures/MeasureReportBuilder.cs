@@ -47,7 +47,7 @@ public static class MeasureReportBuilder
     public static MeasureReport.GroupComponent Group(MeasuresSnapshot snapshot, string code)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
-        var continuous = code is "time-to-respond" or "red-flag-acknowledgement-time";
+        var continuous = MeasuresSnapshot.IsContinuous(code);
         var figures = MeasuresSnapshot.Compute(code, snapshot.Whole);
         var group = new MeasureReport.GroupComponent
         {
@@ -144,7 +144,7 @@ public static class MeasureReportBuilder
 
     private static Quantity? Score(MeasureFigures f, string code) => f.Score is not { } score ? null : code switch
     {
-        "time-to-respond" => new Quantity((decimal)score, "h") { Unit = "h", System = "http://unitsofmeasure.org" },
+        "time-to-respond" or "time-to-respond-p90" => new Quantity((decimal)score, "h") { Unit = "h", System = "http://unitsofmeasure.org" },
         "red-flag-acknowledgement-time" => new Quantity((decimal)score, "min") { Unit = "min", System = "http://unitsofmeasure.org" },
         "reminders-per-response" => new Quantity { Value = (decimal)score, Unit = "reminders per response" },
         _ => new Quantity { Value = (decimal)score, Unit = "1", System = "http://unitsofmeasure.org", Code = "1" },

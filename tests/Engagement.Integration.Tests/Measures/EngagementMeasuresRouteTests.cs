@@ -88,7 +88,7 @@ public sealed class EngagementMeasuresRouteTests(MeasuresRouteFixture fixture) :
         var (status, body, _) = await GetAsync(fixture.Host, Engagement + "?periodStart=2026-01-01T22:30:00-05:00&periodEnd=2027-01-01&protocol=PlanDefinition/post-discharge");
         Assert.True(status == HttpStatusCode.OK, body);
         var report = Parser.Deserialize<MeasureReport>(body)!;
-        Assert.Equal(8, report.Group.Count); // one group per engagement measure
+        Assert.Equal(11, report.Group.Count); // one group per engagement measure (ten, and score change)
         Assert.Equal(("2026-01-02", "2027-01-01"), (report.Period.Start, report.Period.End));
         Assert.Equal("PlanDefinition/post-discharge", report.EvaluatedResource.Single().Reference);
         Assert.Equal("http://engagement-functions.org/fhir/Measure/engagement-summary|0.1.0", report.Measure);

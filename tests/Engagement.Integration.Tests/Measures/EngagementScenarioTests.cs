@@ -337,7 +337,8 @@ public sealed class EngagementScenarioTests(EngagementScenarioFixture fixture)
         // One summary MeasureReport (of the engagement-summary Measure), one group per engagement measure.
         var report = Parser.Deserialize<MeasureReport>(reportJson)!;
         Assert.Equal(MeasureReport.MeasureReportType.Summary, report.Type);
-        Assert.Equal(["response-rate", "time-to-respond", "follow-through", "reminders-per-response", "messages-delivered", "opt-out-rate", "red-flag-acknowledgement-time", "score-change"],
+        Assert.Equal(["response-rate", "time-to-respond", "time-to-respond-p90", "follow-through", "reminders-per-response", "messages-delivered", "messages-failed",
+                "links-opened", "opt-out-rate", "red-flag-acknowledgement-time", "score-change"],
             report.Group.Select(g => g.Code!.Coding[0].Code));
         Assert.Equal((periodStart, periodEnd), (report.Period.Start, report.Period.End));
         var result = ProfileValidator.Shared.Validate(report, "http://engagement-functions.org/fhir/StructureDefinition/engagement-measurereport");
@@ -364,6 +365,9 @@ public sealed class EngagementScenarioTests(EngagementScenarioFixture fixture)
         Assert.Equal((7, 2), (Count(timeToRespond, "initial-population"), Count(timeToRespond, "measure-population")));
         Assert.Equal("h", timeToRespond.MeasureScore!.Unit);
         Assert.Equal((decimal)(1.0 / 60), timeToRespond.MeasureScore.Value);
+        var timeToRespondP90 = Group(report, "time-to-respond-p90");
+        Assert.Equal((7, 2), (Count(timeToRespondP90, "initial-population"), Count(timeToRespondP90, "measure-population")));
+        Assert.Equal((decimal)(1.0 / 60), timeToRespondP90.MeasureScore!.Value);
 
         var followThrough = Group(report, "follow-through");
         Assert.Equal((7, 7, 2), Populations(followThrough));
@@ -385,6 +389,14 @@ public sealed class EngagementScenarioTests(EngagementScenarioFixture fixture)
         Assert.Equal((1, 1, 0), StratumPopulations(delivered, "age-band", "unknown")); // the confirmation belongs to no run
         Assert.Equal((9, 9, 1), StratumPopulations(delivered, "language", "en"));
         Assert.Equal((9, 9, 0), StratumPopulations(delivered, "language", "es"));
+        Assert.Equal((18, 18, 0), Populations(Group(report, "messages-failed")));
+
+        // 17 links sent (7 requests, 10 reminders: each message its own link), 2 opened (A's two PHQ-9s).
+        var links = Group(report, "links-opened");
+        Assert.Equal((17, 17, 2), Populations(links));
+        Assert.Equal(Proportion(2, 17), links.MeasureScore!.Value);
+        Assert.Equal((5, 5, 2), StratumPopulations(links, "age-band", "65-79")); // A: the check-in, its 2 reminders, two PHQ-9s
+        Assert.Equal((9, 9, 0), StratumPopulations(links, "age-band", "18-39"));
 
         // 3 runs reached their patient, 1 opted out (C's second run reached nobody: in neither population).
         var optOut = Group(report, "opt-out-rate");
