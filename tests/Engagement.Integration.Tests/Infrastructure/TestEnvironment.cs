@@ -18,6 +18,19 @@ public static class TestEnvironment
             ? "Release"
             : "Debug";
 
+    /// <summary>
+    /// Where a page test writes a screenshot: <c>docs/{name}</c> when <c>ENGAGEMENT_UPDATE_SCREENSHOTS=1</c> (to refresh
+    /// the ones the docs show), else <c>artifacts/screenshots/{name}</c> — a test run does not rewrite tracked files.
+    /// </summary>
+    public static string ScreenshotPath(string name)
+    {
+        var folder = Environment.GetEnvironmentVariable("ENGAGEMENT_UPDATE_SCREENSHOTS") == "1"
+            ? Path.Combine(RepoRoot, "docs")
+            : Path.Combine(RepoRoot, "artifacts", "screenshots");
+        Directory.CreateDirectory(folder);
+        return Path.Combine(folder, name);
+    }
+
     public static string HostDll => Path.Combine(RepoRoot, "functions", "Engagement.Host", "bin", Configuration, "net10.0", "Engagement.Host.dll");
 
     /// <summary>

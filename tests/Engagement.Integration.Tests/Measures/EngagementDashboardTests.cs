@@ -28,7 +28,7 @@ public sealed class EngagementDashboardTests(EngagementScenarioFixture fixture)
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var api = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
 
-        // Taken into a fresh file, so the check below sees this run's screenshot; then copied into docs/.
+        // Taken into a fresh file, so the check below sees this run's screenshot; then moved to docs/ or artifacts/.
         var screenshot = Path.Combine(Path.GetTempPath(), "engagement-dashboard-" + Guid.NewGuid().ToString("N") + ".png");
         var page = await BrowseAsync(new
         {
@@ -46,7 +46,7 @@ public sealed class EngagementDashboardTests(EngagementScenarioFixture fixture)
         Assert.Equal(0, page.GetProperty("wrongKeyKept").GetInt32());
         Assert.True(page.GetProperty("contentVisible").GetBoolean());
         Assert.True(File.Exists(screenshot) && new FileInfo(screenshot).Length > 10_000, "the dashboard's screenshot");
-        File.Move(screenshot, Path.Combine(TestEnvironment.RepoRoot, "docs", "dashboard.png"), overwrite: true);
+        File.Move(screenshot, TestEnvironment.ScreenshotPath("dashboard.png"), overwrite: true);
 
         // Headline tiles: what the API returned, formatted as the page promises ...
         var measures = api.GetProperty("measures").EnumerateArray().ToDictionary(m => m.GetProperty("code").GetString()!);

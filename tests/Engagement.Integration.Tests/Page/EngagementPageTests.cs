@@ -30,14 +30,13 @@ public sealed class EngagementPageTests(LinkHostFixture fixture)
         var patient = "pat-" + Guid.NewGuid().ToString("N")[..8];
         var link = await LinkApi.IssueAsync(Host, patient, "task-" + Guid.NewGuid().ToString("N")[..8]);
         int[] answers = [1, 1, 1, 1, 2, 1, 0, 1, 0];
-        var docs = Path.Combine(TestEnvironment.RepoRoot, "docs");
 
         var page = await BrowseAsync(new
         {
             url = link.Url.ToString(),
             answers,
-            filledScreenshot = Path.Combine(docs, "engagement-page.png"),
-            doneScreenshot = Path.Combine(docs, "engagement-page-confirmation.png"),
+            filledScreenshot = TestEnvironment.ScreenshotPath("engagement-page.png"),
+            doneScreenshot = TestEnvironment.ScreenshotPath("engagement-page-confirmation.png"),
         });
 
         Assert.Equal(200, page.GetProperty("status").GetInt32());

@@ -33,7 +33,7 @@ public sealed class PreferencesPageTests(PreferencesFixture fixture)
         {
             url = link.Url.ToString(),
             preferences = new { channel = "email", language = "es", start = "08:00", end = "17:30" },
-            prefsScreenshot = Path.Combine(TestEnvironment.RepoRoot, "docs", "engagement-page-preferences.png"),
+            prefsScreenshot = TestEnvironment.ScreenshotPath("engagement-page-preferences.png"),
         });
 
         Assert.Equal("form", page.GetProperty("mode").GetString());
