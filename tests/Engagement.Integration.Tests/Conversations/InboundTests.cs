@@ -181,6 +181,12 @@ public sealed class InboundTests(InboundFixture fixture) : IClassFixture<Inbound
         var start = await fixture.ReplyOkAsync("sms", new { type = "reply", providerMessageId = InboundFixture.NewId("p"), from = phone, text = "ALTA" });
         Assert.Equal("opt-in", start.GetProperty("outcome").GetString());
         Assert.Equal(Consent.ConsentState.Inactive, Assert.Single(await fixture.SearchAsync<Consent>(patientId)).Status);
+        var optIn = (await fixture.OutboxAsync(patientId)).Single(m => m.MessageId == start.GetProperty("reply").GetString());
+        Assert.Equal("optin-confirmation", optIn.TemplateCode);
+        Assert.StartsWith("Volverá a recibir mensajes", optIn.Text, StringComparison.Ordinal);
+        var ayuda = await fixture.ReplyOkAsync("sms", new { type = "reply", providerMessageId = InboundFixture.NewId("p"), from = phone, text = "¿Ayuda?" });
+        Assert.Equal("help", ayuda.GetProperty("outcome").GetString());
+        Assert.StartsWith("Mensajes de su equipo de atención", (await fixture.OutboxAsync(patientId)).Single(m => m.MessageId == ayuda.GetProperty("reply").GetString()).Text, StringComparison.Ordinal);
         var help = await fixture.ReplyOkAsync("sms", new { type = "reply", providerMessageId = InboundFixture.NewId("p"), from = phone, text = "Help!" });
         Assert.Equal("help", help.GetProperty("outcome").GetString());
         Assert.StartsWith("Mensajes de su equipo de atención", (await fixture.OutboxAsync(patientId)).Single(m => m.MessageId == help.GetProperty("reply").GetString()).Text, StringComparison.Ordinal);
