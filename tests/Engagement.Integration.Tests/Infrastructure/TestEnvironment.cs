@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Engagement.Storage.AzureStorage;
+using Microsoft.Extensions.Configuration;
 
 namespace Engagement.Integration.Tests.Infrastructure;
 
@@ -17,6 +19,12 @@ public static class TestEnvironment
         AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
             ? "Release"
             : "Debug";
+
+    /// <summary>Storage clients on the test storage (<see cref="StorageConnectionString"/>), as the host builds its own.</summary>
+    public static StorageClients StorageClients() => new(
+        new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["AzureWebJobsStorage"] = StorageConnectionString })
+            .Build());
 
     /// <summary>
     /// Where a page test writes a screenshot: <c>docs/{name}</c> when <c>ENGAGEMENT_UPDATE_SCREENSHOTS=1</c> (to refresh

@@ -2,8 +2,6 @@ using System.Net;
 using System.Text;
 using Engagement.Integration.Tests.Infrastructure;
 using Engagement.Intake;
-using Engagement.Storage.AzureStorage;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace Engagement.Integration.Tests.Intake;
@@ -31,7 +29,7 @@ public sealed class IntakeBacklogGapTests
         var waiting = Encoding.UTF8.GetBytes(Notifications.Build("notification-full-resource.json", sub, 2, 2));
         var notification = NotificationParser.Parse(waiting, 64, out _)!;
         var inbox = new InboxStore(
-            new StorageClients(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["AzureWebJobsStorage"] = TestEnvironment.StorageConnectionString }).Build()),
+            TestEnvironment.StorageClients(),
             Options.Create(new IntakeOptions { StoragePrefix = prefix }));
         var key = IntakeKeys.For("notification", "ehr1", notification.DedupeKey(IntakeKeys.ForBytes(waiting)));
         Assert.True(await inbox.AddAsync(

@@ -1,7 +1,5 @@
 using Engagement.Integration.Tests.Infrastructure;
 using Engagement.Intake;
-using Engagement.Storage.AzureStorage;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace Engagement.Integration.Tests.Intake;
@@ -15,7 +13,7 @@ namespace Engagement.Integration.Tests.Intake;
 public sealed class IntakeQueueWakeTests
 {
     private static IntakeQueue NewQueue(TimeSpan? window = null) => new(
-        new StorageClients(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["AzureWebJobsStorage"] = TestEnvironment.StorageConnectionString }).Build()),
+        TestEnvironment.StorageClients(),
         Options.Create(new IntakeOptions { StoragePrefix = IntakeFixture.NewPrefix(), QueueBatchWindow = window ?? TimeSpan.FromMilliseconds(25) }));
 
     [Fact]

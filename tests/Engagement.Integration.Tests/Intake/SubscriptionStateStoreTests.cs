@@ -1,7 +1,5 @@
 using Engagement.Integration.Tests.Infrastructure;
 using Engagement.Intake;
-using Engagement.Storage.AzureStorage;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace Engagement.Integration.Tests.Intake;
@@ -14,7 +12,7 @@ namespace Engagement.Integration.Tests.Intake;
 public sealed class SubscriptionStateStoreTests
 {
     private static SubscriptionStateStore NewStore(string prefix) => new(
-        new StorageClients(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["AzureWebJobsStorage"] = TestEnvironment.StorageConnectionString }).Build()),
+        TestEnvironment.StorageClients(),
         Options.Create(new IntakeOptions { StoragePrefix = prefix }));
 
     [Fact]

@@ -4,7 +4,6 @@ using Engagement.Measures;
 using Engagement.Measures.AzureStorage;
 using Engagement.Storage.AzureStorage;
 using Hl7.Fhir.Model;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using Task = System.Threading.Tasks.Task;
 
@@ -33,9 +32,7 @@ public sealed class EngagementAggregateLayoutTests
         return (new TableEngagementStore(Clients(), options), new TableEngagementStore(Clients(), options));
     }
 
-    private static StorageClients Clients() => new(new ConfigurationBuilder()
-        .AddInMemoryCollection(new Dictionary<string, string?> { ["AzureWebJobsStorage"] = TestEnvironment.StorageConnectionString })
-        .Build());
+    private static StorageClients Clients() => TestEnvironment.StorageClients();
 
     private static List<EngagementEvent> RandomEvents(int count, int patients)
     {

@@ -3,10 +3,8 @@ using System.Text.Json;
 using Engagement.Integration.Tests.Infrastructure;
 using Engagement.Measures;
 using Engagement.Measures.AzureStorage;
-using Engagement.Storage.AzureStorage;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Serialization;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using Task = System.Threading.Tasks.Task;
 
@@ -31,7 +29,7 @@ public sealed class EngagementMeasureFiguresTests : IAsyncLifetime
         host = new StandaloneHost(new Dictionary<string, string?> { ["Engagement__Measures__TableName"] = table });
         await host.StartAsync();
         var store = new TableEngagementStore(
-            new StorageClients(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["AzureWebJobsStorage"] = TestEnvironment.StorageConnectionString }).Build()),
+            TestEnvironment.StorageClients(),
             Options.Create(new MeasuresOptions { TableName = table }));
         var events = new List<EngagementEvent>();
         var n = 0;

@@ -1,8 +1,6 @@
 using Engagement.Integration.Tests.Infrastructure;
 using Engagement.Measures;
 using Engagement.Measures.AzureStorage;
-using Engagement.Storage.AzureStorage;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using Task = System.Threading.Tasks.Task;
 
@@ -19,9 +17,7 @@ public sealed class EngagementRecorderBatchTests
     private const string Phq9 = "http://engagement-functions.org/fhir/Questionnaire/phq-9|0.1.0";
 
     private static TableEngagementStore NewStore() => new(
-        new StorageClients(new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?> { ["AzureWebJobsStorage"] = TestEnvironment.StorageConnectionString })
-            .Build()),
+        TestEnvironment.StorageClients(),
         Options.Create(new MeasuresOptions { TableName = "Measures" + Guid.NewGuid().ToString("N")[..12] }));
 
     private static List<EngagementEvent> Events()
