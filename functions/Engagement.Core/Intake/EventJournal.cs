@@ -89,29 +89,27 @@ public sealed class EventJournal
     public async Task<bool> MarkRoutedAsync(ClinicalEvent e, ETag recorded, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(e);
-        var etag = recorded;
-        for (var attempt = 0; ; attempt++)
+        if (await TryMarkRoutedAsync(e, recorded, cancellationToken))
         {
-            try
-            {
-                await table.UpdateEntityAsync(new TableEntity(e.Source, e.EventId) { ["Routed"] = true }, etag, TableUpdateMode.Merge, cancellationToken);
-                return true;
-            }
-            catch (RequestFailedException ex) when (ex.Status == 412 && attempt == 0)
-            {
-                // Changed since recorded: marked by the other processor, unless it was only re-written unrouted.
-                var row = await table.GetEntityIfExistsAsync<TableEntity>(e.Source, e.EventId, ["Routed"], cancellationToken);
-                if (!row.HasValue || row.Value!.GetBoolean("Routed") == true)
-                {
-                    return false;
-                }
+            return true;
+        }
 
-                etag = row.Value.ETag;
-            }
-            catch (RequestFailedException ex) when (ex.Status == 412)
-            {
-                return false; // marked by the other processor in between
-            }
+        // Changed since recorded: marked by the other processor, unless it was only written again unrouted.
+        var row = await table.GetEntityIfExistsAsync<TableEntity>(e.Source, e.EventId, ["Routed"], cancellationToken);
+        return row.HasValue && row.Value!.GetBoolean("Routed") != true && await TryMarkRoutedAsync(e, row.Value.ETag, cancellationToken);
+    }
+
+    /// <summary>Sets Routed if the row still has <paramref name="etag"/>; false when another writer came first (412).</summary>
+    private async Task<bool> TryMarkRoutedAsync(ClinicalEvent e, ETag etag, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await table.UpdateEntityAsync(new TableEntity(e.Source, e.EventId) { ["Routed"] = true }, etag, TableUpdateMode.Merge, cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status == (int)HttpStatusCode.PreconditionFailed)
+        {
+            return false;
         }
     }
 
