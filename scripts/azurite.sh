@@ -6,6 +6,8 @@
 # `start` again with the same DATA_DIR and ports restarts it with its data (the reliability suite's storage outage).
 # AZURITE_IN_MEMORY=1 keeps the data in memory only (--inMemoryPersistence; DATA_DIR then holds the pid and log): disk
 # persistence rewrites the whole database as it grows and stalls every request alike (the soak, docs/performance.md).
+# Diagnostics: AZURITE_NODE_ARGS goes to node (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": a CPU profile written when
+# Azurite stops); AZURITE_DEBUG=1 writes Azurite's request log to DATA_DIR/debug.log (every request, with its URL).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cmd="${1:?start|stop}"; data="${2:?data dir}"
@@ -22,7 +24,7 @@ case "$cmd" in
     fi
     persistence=(--location "$data")
     [ "${AZURITE_IN_MEMORY:-}" = 1 ] && persistence=(--inMemoryPersistence)
-    nohup "$root/node_modules/.bin/azurite" --silent --skipApiVersionCheck --disableProductStyleUrl --loose \
+    nohup node ${AZURITE_NODE_ARGS:-} "$root/node_modules/azurite/dist/src/azurite.js" ${AZURITE_DEBUG:+--debug "$data/debug.log"} --silent --skipApiVersionCheck --disableProductStyleUrl --loose \
       "${persistence[@]}" --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 \
       --blobPort "$blob" --queuePort "$queue" --tablePort "$table" >"$data/azurite.log" 2>&1 &
     echo $! >"$data/azurite.pid"

@@ -17,6 +17,10 @@ public interface IFhirResourceStore
 
     Task<StoredResource?> GetAsync(string resourceType, string id, CancellationToken cancellationToken);
 
+    /// <summary>Whether a resource with that id is stored (a store may answer from what it has seen, without a read).</summary>
+    async Task<bool> ExistsAsync(string resourceType, string id, CancellationToken cancellationToken) =>
+        await GetAsync(resourceType, id, cancellationToken) is not null;
+
     /// <summary>All resources of a type for one patient (newest first).</summary>
     Task<IReadOnlyList<StoredResource>> SearchByPatientAsync(string resourceType, string patientId, CancellationToken cancellationToken);
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
@@ -13,7 +14,15 @@ namespace Engagement.Fhir;
 /// <summary>
 /// Table Storage layout (<c>FhirResources</c>): partition = resource type, row = id; the JSON in <c>Json</c> (or in
 /// blob <c>fhir-resources/{type}/{id}.json</c> when over the table's property limit); <c>Patient</c> for search.
-/// A second table, <c>FhirResourcesByPatient</c> (partition = type|patient, row = id), indexes by patient.
+/// A second table, <c>FhirResourcesByPatient</c> (partition = type|patient, row = id), indexes by patient; its row is
+/// written before the resource's, so a resource row never lacks its index row (an index row whose resource write failed
+/// is harmless: search checks the resource's patient).
+/// <para>
+/// What this process last wrote or read of a row (version, ETag, patient) is remembered, bounded: a replace then needs
+/// no read for the version, and no index write when the patient is unchanged — one storage call instead of three. The
+/// replace is ETag-checked against what was remembered, so another instance's write since shows as a 412, after which
+/// the row is read again.
+/// </para>
 /// </summary>
 public sealed class TableFhirResourceStore(StorageClients storage, TimeProvider time) : IFhirResourceStore
 {
@@ -24,21 +33,107 @@ public sealed class TableFhirResourceStore(StorageClients storage, TimeProvider 
 
     private readonly TableClient table = storage.Tables.GetTableClient(TableName);
     private readonly TableClient index = storage.Tables.GetTableClient(IndexTableName);
+    private readonly ConcurrentDictionary<(string Type, string Id), Seen> seen = new();
     private volatile bool ready;
+
+    /// <summary>Most rows remembered; beyond that the memory starts over.</summary>
+    public const int SeenCapacity = 50_000;
+
+    /// <summary>A row as this process last wrote or read it.</summary>
+    private readonly record struct Seen(int Version, ETag ETag, string? PatientId);
 
     public async Task<StoredResource> PutAsync(Resource resource, string? patientId, CancellationToken cancellationToken, string? ifMatch = null)
     {
         ArgumentNullException.ThrowIfNull(resource);
         await EnsureAsync(cancellationToken);
-        var existing = await table.GetEntityIfExistsAsync<TableEntity>(resource.TypeName, RequireId(resource), ["Version"], cancellationToken);
-        var version = existing.HasValue ? (existing.Value!.GetInt32("Version") ?? 0) + 1 : 1;
+        var key = (resource.TypeName, RequireId(resource));
+        var expected = ifMatch is null ? (ETag?)null : new ETag(ifMatch);
+        for (var attempt = 0; ; attempt++)
+        {
+            // Every write is ETag-checked against the row it was based on, so each gets a version of its own; a write that
+            // lost the race to another one is based on the new row and tried again (unless the caller gave If-Match).
+            var retry = attempt < 20 && expected is null;
+            try
+            {
+                if (seen.TryGetValue(key, out var last) && (expected is null || last.ETag == expected))
+                {
+                    return await ReplaceAsync(resource, patientId, last.Version + 1, last.ETag, last.PatientId, cancellationToken);
+                }
+
+                var existing = await table.GetEntityIfExistsAsync<TableEntity>(resource.TypeName, key.Item2, ["Version", "Patient"], cancellationToken);
+                if (existing.HasValue)
+                {
+                    var row = existing.Value!;
+                    return await ReplaceAsync(resource, patientId, (row.GetInt32("Version") ?? 0) + 1, expected ?? row.ETag, row.GetString("Patient"), cancellationToken);
+                }
+
+                if (expected is { } etag)
+                {
+                    throw new RequestFailedException((int)HttpStatusCode.PreconditionFailed, $"{resource.TypeName}/{key.Item2} does not exist; If-Match {etag} cannot match.");
+                }
+
+                await IndexAsync(resource, patientId, cancellationToken);
+                var response = await table.AddEntityAsync(await ToEntityAsync(resource, patientId, 1, cancellationToken), cancellationToken);
+                return Remember(resource, 1, response, patientId);
+            }
+            catch (RequestFailedException ex) when (ex.Status is (int)HttpStatusCode.PreconditionFailed or (int)HttpStatusCode.NotFound or (int)HttpStatusCode.Conflict)
+            {
+                seen.TryRemove(key, out _);
+                if (!retry)
+                {
+                    throw;
+                }
+            }
+        }
+    }
+
+    /// <summary>Replaces the row (ETag-checked); indexes first unless the row already has this patient.</summary>
+    private async Task<StoredResource> ReplaceAsync(Resource resource, string? patientId, int version, ETag etag, string? storedPatientId, CancellationToken cancellationToken)
+    {
+        if (!string.Equals(storedPatientId, patientId, StringComparison.Ordinal))
+        {
+            await IndexAsync(resource, patientId, cancellationToken);
+        }
+
         var entity = await ToEntityAsync(resource, patientId, version, cancellationToken);
-        var etag = ifMatch is not null ? new ETag(ifMatch) : ETag.All;
-        Response response = existing.HasValue || ifMatch is not null
-            ? await table.UpdateEntityAsync(entity, etag, TableUpdateMode.Replace, cancellationToken)
-            : await table.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken);
-        await IndexAsync(resource, patientId, cancellationToken);
-        return new StoredResource(resource, response.Headers.ETag?.ToString() ?? string.Empty, patientId);
+        var response = await table.UpdateEntityAsync(entity, etag, TableUpdateMode.Replace, cancellationToken);
+        return Remember(resource, version, response, patientId);
+    }
+
+    private StoredResource Remember(Resource resource, int version, Response response, string? patientId)
+    {
+        var etag = response.Headers.ETag;
+        if (etag is { } known)
+        {
+            Remember((resource.TypeName, resource.Id!), new Seen(version, known, patientId));
+        }
+
+        return new StoredResource(resource, etag?.ToString() ?? string.Empty, patientId);
+    }
+
+    private void Remember((string Type, string Id) key, Seen row)
+    {
+        if (seen.Count >= SeenCapacity)
+        {
+            seen.Clear();
+        }
+
+        seen[key] = row;
+    }
+
+    public Task<bool> ExistsAsync(string resourceType, string id, CancellationToken cancellationToken) =>
+        seen.ContainsKey((resourceType, id)) ? Task.FromResult(true) : ExistsInTableAsync(resourceType, id, cancellationToken);
+
+    private async Task<bool> ExistsInTableAsync(string resourceType, string id, CancellationToken cancellationToken)
+    {
+        await EnsureAsync(cancellationToken);
+        var row = await table.GetEntityIfExistsAsync<TableEntity>(resourceType, id, ["Version", "Patient"], cancellationToken);
+        if (row.HasValue)
+        {
+            Remember((resourceType, id), new Seen(row.Value!.GetInt32("Version") ?? 1, row.Value.ETag, row.Value.GetString("Patient")));
+        }
+
+        return row.HasValue;
     }
 
     public async Task<(StoredResource Stored, bool Created)> CreateIfNotExistsAsync(Resource resource, string? patientId, CancellationToken cancellationToken)
@@ -48,9 +143,9 @@ public sealed class TableFhirResourceStore(StorageClients storage, TimeProvider 
         var entity = await ToEntityAsync(resource, patientId, 1, cancellationToken);
         try
         {
-            var response = await table.AddEntityAsync(entity, cancellationToken);
             await IndexAsync(resource, patientId, cancellationToken);
-            return (new StoredResource(resource, response.Headers.ETag?.ToString() ?? string.Empty, patientId), true);
+            var response = await table.AddEntityAsync(entity, cancellationToken);
+            return (Remember(resource, 1, response, patientId), true);
         }
         catch (RequestFailedException ex) when (ex.Status == (int)HttpStatusCode.Conflict)
         {
@@ -65,7 +160,13 @@ public sealed class TableFhirResourceStore(StorageClients storage, TimeProvider 
     {
         await EnsureAsync(cancellationToken);
         var row = await table.GetEntityIfExistsAsync<TableEntity>(resourceType, id, cancellationToken: cancellationToken);
-        return row.HasValue ? await FromEntityAsync(row.Value!, cancellationToken) : null;
+        if (!row.HasValue)
+        {
+            return null;
+        }
+
+        Remember((resourceType, id), new Seen(row.Value!.GetInt32("Version") ?? 1, row.Value.ETag, row.Value.GetString("Patient")));
+        return await FromEntityAsync(row.Value, cancellationToken);
     }
 
     public async Task<IReadOnlyList<StoredResource>> SearchByPatientAsync(string resourceType, string patientId, CancellationToken cancellationToken)

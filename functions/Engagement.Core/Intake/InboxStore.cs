@@ -2,6 +2,7 @@ using System.Net;
 using Azure;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
+using Engagement.Storage;
 using Engagement.Storage.AzureStorage;
 using Microsoft.Extensions.Options;
 
@@ -45,6 +46,10 @@ public sealed class InboxStore
     private readonly BlobContainerClient container;
     private volatile bool tableReady;
     private volatile bool containerReady;
+    private GroupCommit<(string Key, DateTimeOffset At), bool>? marks;
+
+    /// <summary>Most operations in one entity-group transaction.</summary>
+    private const int MaxTransaction = 100;
 
     public InboxStore(StorageClients storage, IOptions<IntakeOptions> options)
     {
@@ -53,6 +58,16 @@ public sealed class InboxStore
         table = storage.Tables.GetTableClient(options.Value.InboxTable);
         container = storage.Blobs.GetBlobContainerClient(options.Value.ContainerName);
     }
+
+    /// <summary>The row <see cref="AddAsync"/> writes for <paramref name="item"/>: the body inline, or the blob it goes to.</summary>
+    public static InboxItem AsStored(InboxItem item, byte[] body)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        ArgumentNullException.ThrowIfNull(body);
+        return body.Length <= InlineLimit ? item with { InlineBody = body, BodyBlob = null } : item with { InlineBody = null, BodyBlob = BlobName(item) };
+    }
+
+    private static string BlobName(InboxItem item) => $"{item.Source.ToLowerInvariant()}/{item.Key}.json";
 
     /// <summary>Stores the delivery unless its key is already there. False for a duplicate. Throws when storage fails.</summary>
     public async Task<bool> AddAsync(InboxItem item, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
@@ -80,7 +95,7 @@ public sealed class InboxStore
                 return false;
             }
 
-            var blobName = $"{item.Source.ToLowerInvariant()}/{item.Key}.json";
+            var blobName = BlobName(item);
             await EnsureContainerAsync(cancellationToken);
             await container.GetBlobClient(blobName).UploadAsync(new BinaryData(body), overwrite: true, cancellationToken);
             entity["BodyBlob"] = blobName;
@@ -116,12 +131,52 @@ public sealed class InboxStore
         return content.Value.Content.ToArray();
     }
 
-    public async Task MarkProcessedAsync(InboxItem item, DateTimeOffset at, CancellationToken cancellationToken)
+    /// <summary>
+    /// Marks the row processed. Marks of the same source that meet in this process go out together, as one entity-group
+    /// transaction of up to 100 rows (<see cref="GroupCommit{TItem,TResult}"/>): one storage call where concurrent
+    /// processors made one each. Returns once the write holding this row has succeeded.
+    /// </summary>
+    public Task MarkProcessedAsync(InboxItem item, DateTimeOffset at, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(item);
-        await table.UpdateEntityAsync(
-            new TableEntity(item.Source, item.Key) { ["Status"] = Processed, ["ProcessedAt"] = at },
-            ETag.All, TableUpdateMode.Merge, cancellationToken);
+        var group = LazyInitializer.EnsureInitialized(ref marks, () => new(WriteMarksAsync, waiting => Math.Min(waiting.Count, MaxTransaction)));
+        return group.SubmitAsync(item.Source, (item.Key, at), cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<GroupCommitOutcome<bool>>> WriteMarksAsync(string source, IReadOnlyList<(string Key, DateTimeOffset At)> rows)
+    {
+        static TableEntity Mark(string source, string key, DateTimeOffset at) => new(source, key) { ["Status"] = Processed, ["ProcessedAt"] = at };
+
+        // A transaction may not touch a row twice (the same row processed twice at once): the last mark stands for both.
+        var distinct = rows.GroupBy(r => r.Key, StringComparer.Ordinal).Select(g => g.Last()).ToList();
+        if (distinct.Count > 1)
+        {
+            try
+            {
+                await table.SubmitTransactionAsync(distinct.Select(r => new TableTransactionAction(TableTransactionActionType.UpdateMerge, Mark(source, r.Key, r.At), ETag.All)));
+                return [.. rows.Select(_ => GroupCommitOutcome.Of(true))];
+            }
+            catch (TableTransactionFailedException)
+            {
+                // One row failed the whole transaction: mark them one by one, each with its own outcome.
+            }
+        }
+
+        var outcomes = new GroupCommitOutcome<bool>[rows.Count];
+        for (var i = 0; i < rows.Count; i++)
+        {
+            try
+            {
+                await table.UpdateEntityAsync(Mark(source, rows[i].Key, rows[i].At), ETag.All, TableUpdateMode.Merge);
+                outcomes[i] = GroupCommitOutcome.Of(true);
+            }
+            catch (RequestFailedException ex)
+            {
+                outcomes[i] = GroupCommitOutcome.Failed<bool>(ex);
+            }
+        }
+
+        return outcomes;
     }
 
     /// <summary>Rows acknowledged before <paramref name="before"/> and not yet processed (the sweeper's work).</summary>

@@ -48,6 +48,7 @@ public sealed class IntakeQueueListener(IntakeQueue queue, IntakeProcessor proce
                     }
                     finally
                     {
+                        queue.HandOffDone(item);
                         slots.Release();
                     }
                 }, CancellationToken.None);
@@ -133,13 +134,18 @@ public sealed class IntakeEnqueuePump(IntakeQueue queue, ILogger<IntakeEnqueuePu
 /// <see cref="IntakeOptions.RedriveAfter"/> after they were acknowledged — a crash between acknowledge and enqueue,
 /// a lost message, or processing that kept failing. Durability comes from the inbox rows, not from memory or the queue.
 /// </summary>
-public sealed class IntakeSweeper(InboxStore inbox, IntakeProcessor processor, IOptions<IntakeOptions> options, TimeProvider time, ILogger<IntakeSweeper> logger) : BackgroundService
+public sealed class IntakeSweeper(InboxStore inbox, IntakeProcessor processor, IntakeQueue queue, IOptions<IntakeOptions> options, TimeProvider time, ILogger<IntakeSweeper> logger) : BackgroundService
 {
     public async Task<int> SweepAsync(CancellationToken cancellationToken)
     {
         var processed = 0;
         foreach (var item in await inbox.GetUnprocessedAsync(time.GetUtcNow() - options.Value.RedriveAfter, 100, cancellationToken))
         {
+            if (queue.IsInHandOff(item.Source, item.Key))
+            {
+                continue; // this process is on it
+            }
+
             try
             {
                 processed += await processor.ProcessAsync(new IntakeWorkItem(item.Source, item.Key), cancellationToken) ? 1 : 0;

@@ -248,7 +248,7 @@ public sealed class IntakeHandler(
         {
             EngagementTelemetry.EventsAccepted.Add(1, new("source", item.Source), new("channel", channel));
             // Latency shortcut only: the row is what makes it durable; the sweeper re-drives a row whose message was lost.
-            queue.Post(new IntakeWorkItem(item.Source, item.Key, EngagementTelemetry.CurrentTraceParent));
+            queue.Post(new IntakeWorkItem(item.Source, item.Key, EngagementTelemetry.CurrentTraceParent, InboxStore.AsStored(item, body)));
         }
 
         return added;

@@ -59,7 +59,8 @@ public sealed class IntakeProcessor(
         ArgumentNullException.ThrowIfNull(work);
         using var span = EngagementTelemetry.StartContinued("intake.process", ActivityKind.Consumer, work.TraceParent);
         span?.SetTag("engagement.source", work.Source);
-        var item = await inbox.GetAsync(work.Source, work.Key, cancellationToken);
+        // The hand-off carries the row this process stored; anything else reads it (it may be processed already).
+        var item = work.Row ?? await inbox.GetAsync(work.Source, work.Key, cancellationToken);
         if (item is null || item.Processed)
         {
             return false;

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Threading.Channels;
@@ -10,9 +11,10 @@ namespace Engagement.Intake;
 
 /// <summary>
 /// The work item on the intake queue: which inbox row to process, and the W3C traceparent of the request that
-/// stored it (telemetry only; null for rows the sweeper finds).
+/// stored it (telemetry only; null for rows the sweeper finds). <paramref name="Row"/> is the row as this process
+/// stored it, carried only by the in-memory hand-off (never serialized), so the processor need not read it back.
 /// </summary>
-public sealed record IntakeWorkItem(string Source, string Key, string? TraceParent = null)
+public sealed record IntakeWorkItem(string Source, string Key, string? TraceParent = null, [property: System.Text.Json.Serialization.JsonIgnore] InboxItem? Row = null)
 {
     public BinaryData ToBinaryData() => BinaryData.FromObjectAsJson(this);
 
@@ -51,6 +53,7 @@ public sealed class IntakeQueue(StorageClients storage, IOptions<IntakeOptions> 
     private volatile bool ready;
     private TaskCompletionSource sent = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Channel<IntakeWorkItem>? local;
+    private readonly ConcurrentDictionary<(string Source, string Key), byte> inHandOff = new();
 
     public string Name => queue.Name;
 
@@ -68,10 +71,32 @@ public sealed class IntakeQueue(StorageClients storage, IOptions<IntakeOptions> 
     /// </summary>
     public void Post(IntakeWorkItem item)
     {
-        if (local?.Writer.TryWrite(item) != true)
+        ArgumentNullException.ThrowIfNull(item);
+        if (local is { } channel && inHandOff.TryAdd((item.Source, item.Key), 0))
         {
-            pending.Writer.TryWrite(item);
+            if (channel.Writer.TryWrite(item))
+            {
+                return;
+            }
+
+            inHandOff.TryRemove((item.Source, item.Key), out _);
         }
+
+        pending.Writer.TryWrite(item with { Row = null });
+    }
+
+    /// <summary>
+    /// Whether the row is waiting in, or being processed from, this process's hand-off: the sweeper leaves it alone (a
+    /// backlog older than the sweeper's re-drive delay is not lost work; processing it twice would only cost storage
+    /// calls). A row lost with a crashed process is in no hand-off, so the sweeper takes it.
+    /// </summary>
+    public bool IsInHandOff(string source, string key) => inHandOff.ContainsKey((source, key));
+
+    /// <summary>The hand-off's processor is done with the item (processed or failed: then the sweeper retries it).</summary>
+    public void HandOffDone(IntakeWorkItem item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        inHandOff.TryRemove((item.Source, item.Key), out _);
     }
 
     /// <summary>

@@ -22,6 +22,7 @@ public sealed class SubscriptionStateStore(StorageClients storage, IOptions<Inta
 {
     private readonly TableClient table = storage.Tables.GetTableClient(options.Value.SubscriptionsTable);
     private GroupCommit<Func<SubscriptionState, SubscriptionState>, SubscriptionState>? commits;
+    private readonly ConcurrentDictionary<string, TableEntity> written = new(StringComparer.Ordinal);
     private volatile bool ready;
 
     /// <summary>Applies <paramref name="change"/> to the current state (ETag-checked, retried on a concurrent writer).</summary>
@@ -43,7 +44,11 @@ public sealed class SubscriptionStateStore(StorageClients storage, IOptions<Inta
         var key = IntakeKeys.For(subscription);
         for (var attempt = 0; ; attempt++)
         {
-            var row = await table.GetEntityIfExistsAsync<TableEntity>(source, key);
+            // The row as this process last wrote it, when it did: the group commit makes this process its only writer
+            // here, and another instance's write since shows as a 412, after which the row is read again.
+            NullableResponse<TableEntity> row = written.TryRemove(sourceAndSubscription, out var last)
+                ? Response.FromValue(last, null!)
+                : await table.GetEntityIfExistsAsync<TableEntity>(source, key);
             var states = new GroupCommitOutcome<SubscriptionState>[changes.Count];
             var current = row.HasValue ? FromEntity(row.Value!) : SubscriptionState.New(source, subscription);
             for (var i = 0; i < changes.Count; i++)
@@ -62,13 +67,13 @@ public sealed class SubscriptionStateStore(StorageClients storage, IOptions<Inta
             var entity = ToEntity(current, key);
             try
             {
-                if (row.HasValue)
+                var response = row.HasValue
+                    ? await table.UpdateEntityAsync(entity, row.Value!.ETag, TableUpdateMode.Replace)
+                    : (await table.AddEntityAsync(entity));
+                if (response.Headers.ETag is { } etag)
                 {
-                    await table.UpdateEntityAsync(entity, row.Value!.ETag, TableUpdateMode.Replace);
-                }
-                else
-                {
-                    await table.AddEntityAsync(entity);
+                    entity.ETag = etag;
+                    written[sourceAndSubscription] = entity;
                 }
 
                 return states;

@@ -43,6 +43,9 @@ public sealed class WriteBackFhirResourceStore(TableFhirResourceStore inner, Wri
     public Task<StoredResource?> GetAsync(string resourceType, string id, CancellationToken cancellationToken) =>
         inner.GetAsync(resourceType, id, cancellationToken);
 
+    public Task<bool> ExistsAsync(string resourceType, string id, CancellationToken cancellationToken) =>
+        inner.ExistsAsync(resourceType, id, cancellationToken);
+
     public Task<IReadOnlyList<StoredResource>> SearchByPatientAsync(string resourceType, string patientId, CancellationToken cancellationToken) =>
         inner.SearchByPatientAsync(resourceType, patientId, cancellationToken);
 

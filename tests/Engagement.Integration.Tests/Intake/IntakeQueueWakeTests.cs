@@ -25,17 +25,44 @@ public sealed class IntakeQueueWakeTests
 
         foreach (var key in new[] { "k1", "k2", "k3", "k4" })
         {
-            queue.Post(new IntakeWorkItem("ehr1", key));
+            queue.Post(new IntakeWorkItem("ehr1", key, Row: Row(key)));
         }
 
         Assert.True(local.TryRead(out var first));
         Assert.True(local.TryRead(out var second));
         Assert.False(local.TryRead(out _));
         Assert.Equal(["k1", "k2"], new[] { first!.Key, second!.Key });
+        Assert.Same(first.Row!.InlineBody, Row("k1").InlineBody); // the stored row travels along: no read back
 
-        Assert.Equal(2, await queue.PumpOnceAsync(CancellationToken.None)); // the overflow, in one message
+        // The sweeper leaves what is in the hand-off alone, until its processor is done with it; not the overflow.
+        Assert.True(queue.IsInHandOff("ehr1", "k1"));
+        Assert.False(queue.IsInHandOff("ehr1", "k3"));
+        queue.HandOffDone(first);
+        Assert.False(queue.IsInHandOff("ehr1", "k1"));
+        Assert.True(queue.IsInHandOff("ehr1", "k2"));
+
+        Assert.Equal(2, await queue.PumpOnceAsync(CancellationToken.None)); // the overflow, in one message, without the rows
         var messages = await queue.ReceiveAsync(16, TimeSpan.FromSeconds(30), CancellationToken.None);
-        Assert.Equal(["k3", "k4"], IntakeWorkItem.ParseMany(Assert.Single(messages).Body).Select(i => i.Key));
+        var sent = Assert.Single(messages).Body;
+        Assert.Equal(["k3", "k4"], IntakeWorkItem.ParseMany(sent).Select(i => i.Key));
+        Assert.DoesNotContain("InlineBody", sent.ToString(), StringComparison.Ordinal);
+        Assert.All(IntakeWorkItem.ParseMany(sent), i => Assert.Null(i.Row));
+    }
+
+    private static readonly Dictionary<string, InboxItem> Rows = [];
+
+    private static InboxItem Row(string key)
+    {
+        lock (Rows)
+        {
+            if (!Rows.TryGetValue(key, out var row))
+            {
+                row = InboxStore.AsStored(new InboxItem("ehr1", key, InboxKinds.Notification, DateTimeOffset.UtcNow, false, null, null, null, null, null, null), [1, 2, 3]);
+                Rows[key] = row;
+            }
+
+            return row;
+        }
     }
 
     [Fact]

@@ -37,11 +37,12 @@ public sealed class FollowUpEventRouter(
         {
             // The Patient sent along with the event (e.g. an Encounter's), kept when we hold none: one we hold came as
             // an event of its own, and our store's version ids are ours, so which is newer cannot be told here.
-            // Looked up first: after the first event it is held, and a read is one storage call where a refused create
-            // (insert, read, re-index) is three — per event, for every event of the patient.
+            // Looked up first: after the first event it is held, and the store answers from memory what it has seen (a
+            // read otherwise), where a refused create (insert, read, re-index) is three storage calls — per event, for
+            // every event of the patient.
             var contextPatient = JsonSerializer.Deserialize<Patient>(json, FhirJson.Options)!;
             await writeBack.RecordPatientSourceAsync(contextPatient.Id!, clinicalEvent.Source, cancellationToken);
-            if (await store.GetAsync("Patient", contextPatient.Id!, cancellationToken) is null)
+            if (!await store.ExistsAsync("Patient", contextPatient.Id!, cancellationToken))
             {
                 await store.CreateIfNotExistsAsync(contextPatient, contextPatient.Id, cancellationToken);
             }
