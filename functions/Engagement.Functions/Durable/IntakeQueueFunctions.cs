@@ -1,4 +1,5 @@
 using Engagement.Durable;
+using Engagement.FollowUp.Engine;
 using Engagement.Intake;
 using Microsoft.DurableTask.Client;
 using Microsoft.Azure.Functions.Worker;
@@ -8,8 +9,11 @@ namespace Engagement.Functions.Durable;
 /// <summary>
 /// Processes acknowledged deliveries from the intake queue (default prefix: queue <c>intake</c>). The host retries a
 /// failed message and moves it to <c>intake-poison</c> after five tries; the sweeper still re-drives the inbox row.
+/// It also runs the durable history purge when due (<see cref="DurableRetention"/>): in this app the durable client exists
+/// only inside an invocation, and no timer trigger is available here (the Timer extension's host package is not served
+/// by this project's package feed).
 /// </summary>
-public sealed class IntakeQueueFunctions(IntakeProcessor processor)
+public sealed class IntakeQueueFunctions(IntakeProcessor processor, DurableRetention retention)
 {
     [Function("IntakeProcess")]
     public async Task Process(
@@ -21,5 +25,6 @@ public sealed class IntakeQueueFunctions(IntakeProcessor processor)
         // Routing starts follow-up orchestrations: it uses this invocation's durable client.
         using var _ = InvocationDurableClientAccessor.Use(client);
         await IntakeProcessor.ProcessAllAsync(processor, IntakeWorkItem.ParseMany(BinaryData.FromString(message)), context.CancellationToken);
+        await retention.RunIfDueAsync(client, context.CancellationToken);
     }
 }

@@ -61,6 +61,23 @@ public sealed class FollowUpHandler(AdminKeyAuthorizer admin, FollowUpIndex inde
         }
 
         var instance = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, cancellationToken);
+        if (instance is null && await index.RunAsync(instanceId, cancellationToken) is { } purged)
+        {
+            // An ended run whose durable history was purged: what our own tables keep of it.
+            var lines = await index.HistoryAsync(instanceId, cancellationToken);
+            return Results.Json(new
+            {
+                instanceId,
+                protocol = purged.Protocol,
+                title = purged.Title,
+                patient = purged.PatientId,
+                runtimeStatus = (string?)null,
+                state = purged.Status,
+                durableHistory = "purged",
+                history = lines.Select(h => new { at = h.At, kind = h.Kind, occurrence = h.Occurrence, detail = h.Detail }),
+            });
+        }
+
         if (instance is null || instance.Name != nameof(FollowUpOrchestrator))
         {
             return FhirResults.NotFound($"No follow-up '{instanceId}'.");
@@ -95,6 +112,11 @@ public sealed class FollowUpHandler(AdminKeyAuthorizer admin, FollowUpIndex inde
         }
 
         var instance = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken);
+        if (instance is null && await index.RunAsync(instanceId, cancellationToken) is { } purged && purged.Status != "running")
+        {
+            return FhirResults.Outcome(StatusCodes.Status409Conflict, Hl7.Fhir.Model.OperationOutcome.IssueType.Conflict, $"Follow-up '{instanceId}' has already ended.");
+        }
+
         if (instance is null || instance.Name != nameof(FollowUpOrchestrator))
         {
             return FhirResults.NotFound($"No follow-up '{instanceId}'.");

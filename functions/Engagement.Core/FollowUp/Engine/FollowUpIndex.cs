@@ -7,13 +7,16 @@ namespace Engagement.FollowUp.Engine;
 /// <summary>
 /// <c>FollowUps</c> (partition = patient, row = instance): which runs a patient has and how they ended.
 /// <c>FollowUpHistory</c> (partition = instance): what was planned, sent, answered, escalated — ids and codes only.
-/// <c>FollowUpClaims</c> (row = instance): the first starter of an instance wins, so concurrent triggers start one run.
+/// <c>FollowUpClaims</c> (row = instance): the first starter of an instance wins, so concurrent triggers start one run;
+/// the claim row also keeps the run's patient, protocol and status, found by instance id once the durable history of an
+/// ended run is purged (<see cref="DurableRetention"/>).
 /// </summary>
 public sealed class FollowUpIndex(StorageClients storage)
 {
     private readonly TableClient runs = storage.Tables.GetTableClient("FollowUps");
     private readonly TableClient history = storage.Tables.GetTableClient("FollowUpHistory");
     private readonly TableClient claims = storage.Tables.GetTableClient("FollowUpClaims");
+    private const string ClaimPartition = "claim";
     private volatile bool ready;
 
     public async Task UpsertRunAsync(string patientId, string instanceId, string protocolId, string? title, string status, CancellationToken cancellationToken)
@@ -25,6 +28,23 @@ public sealed class FollowUpIndex(StorageClients storage)
             ["Title"] = title,
             ["Status"] = status,
         }, TableUpdateMode.Merge, cancellationToken);
+        await claims.UpsertEntityAsync(new TableEntity(ClaimPartition, instanceId)
+        {
+            ["Patient"] = patientId,
+            ["Protocol"] = protocolId,
+            ["Title"] = title,
+            ["Status"] = status,
+        }, TableUpdateMode.Merge, cancellationToken);
+    }
+
+    /// <summary>A run by instance id, as this index knows it (null when it never started here).</summary>
+    public async Task<FollowUpRun?> RunAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        await EnsureAsync(cancellationToken);
+        var row = await claims.GetEntityIfExistsAsync<TableEntity>(ClaimPartition, instanceId, cancellationToken: cancellationToken);
+        return row.HasValue && row.Value!.GetString("Status") is { } status
+            ? new FollowUpRun(instanceId, row.Value.GetString("Patient"), row.Value.GetString("Protocol"), row.Value.GetString("Title"), status)
+            : null;
     }
 
     public async Task<IReadOnlyList<TableEntity>> RunsForPatientAsync(string patientId, CancellationToken cancellationToken)
@@ -96,7 +116,7 @@ public sealed class FollowUpIndex(StorageClients storage)
         await EnsureAsync(cancellationToken);
         try
         {
-            await claims.AddEntityAsync(new TableEntity("claim", instanceId), cancellationToken);
+            await claims.AddEntityAsync(new TableEntity(ClaimPartition, instanceId), cancellationToken);
             return true;
         }
         catch (Azure.RequestFailedException ex) when (ex.Status == 409)
@@ -116,5 +136,8 @@ public sealed class FollowUpIndex(StorageClients storage)
         }
     }
 }
+
+/// <summary>A run as the index keeps it: its status is <c>running</c> or how it ended.</summary>
+public sealed record FollowUpRun(string InstanceId, string? PatientId, string? Protocol, string? Title, string Status);
 
 public sealed record FollowUpHistoryEntry(DateTimeOffset At, string Kind, string? Occurrence, string? Detail);

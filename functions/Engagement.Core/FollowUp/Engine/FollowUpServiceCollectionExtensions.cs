@@ -10,6 +10,9 @@ public static class FollowUpServiceCollectionExtensions
     public static IServiceCollection AddFollowUp(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<PreferenceDefaults>().Bind(configuration.GetSection(PreferenceDefaults.SectionName));
+        services.AddOptions<DurableRetentionOptions>().Bind(configuration.GetSection(PreferenceDefaults.SectionName));
+        services.AddSingleton<DurableRetention>();
+        services.AddHostedService<DurableRetentionLoop>();
         services.AddSingleton<FollowUpIndex>();
         services.AddSingleton<IPatientDirectory, StoredPatientDirectory>();
         services.AddSingleton<IOutreachConsent, StoredOutreachConsent>();
