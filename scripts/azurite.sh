@@ -24,7 +24,7 @@ case "$cmd" in
     fi
     persistence=(--location "$data")
     [ "${AZURITE_IN_MEMORY:-}" = 1 ] && persistence=(--inMemoryPersistence)
-    nohup node ${AZURITE_NODE_ARGS:-} "$root/node_modules/azurite/dist/src/azurite.js" ${AZURITE_DEBUG:+--debug "$data/debug.log"} --silent --skipApiVersionCheck --disableProductStyleUrl --loose \
+    nohup node ${AZURITE_NODE_ARGS:-} "$root/node_modules/azurite/dist/src/azurite.js" ${AZURITE_DEBUG:+--debug "$data/debug.log"} --silent --disableTelemetry --skipApiVersionCheck --disableProductStyleUrl --loose \
       "${persistence[@]}" --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 \
       --blobPort "$blob" --queuePort "$queue" --tablePort "$table" >"$data/azurite.log" 2>&1 &
     echo $! >"$data/azurite.pid"

@@ -66,6 +66,10 @@ public sealed class SoakTests
         {
             s["Engagement__Intake__SweepInterval"] = "00:00:10";
             s["Engagement__Intake__RedriveAfter"] = "00:00:30";
+            // Durable history retention on the protocol clock: the product's 30 days are 30 protocol days here, so the
+            // task hub holds what a hospital's would (running runs and a retention's worth of ended ones), not every run.
+            s["Engagement__FollowUp__DurableRetention"] = TimeSpan.FromSeconds(30 * secondsPerDay).ToString("c", CultureInfo.InvariantCulture);
+            s["Engagement__FollowUp__DurablePurgeInterval"] = "00:00:15";
         });
         await h.Host.StartAsync();
         var pid = h.Host.ProcessId!.Value;

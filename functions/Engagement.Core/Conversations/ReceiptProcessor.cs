@@ -1,6 +1,7 @@
 using Engagement.Fhir;
 using Engagement.FollowUp;
 using Engagement.FollowUp.Engine;
+using Engagement.Hosting;
 using Engagement.Measures;
 using Engagement.Outreach;
 using Hl7.Fhir.Model;
@@ -24,6 +25,7 @@ public sealed class ReceiptProcessor(
     FollowUpIndex index,
     TimeProvider time,
     IOptions<PreferenceDefaults> defaults,
+    IOptionsMonitor<EngagementOptions> engagement,
     IEngagementRecorder measures)
 {
     public const string DeliveryStatusSystem = FollowUpIds.Base + "/CodeSystem/engagement-delivery-status";
@@ -97,7 +99,8 @@ public sealed class ReceiptProcessor(
         }
 
         var patient = (await store.GetAsync("Patient", patientId, cancellationToken))?.Resource as Patient;
-        var next = patient is null ? null : NextChannel(patient, PatientPreferences.From(patient, defaults.Value), failed.Channel);
+        var preferences = patient is null ? null : PatientPreferences.From(patient, defaults.Value);
+        var next = patient is null ? null : NextChannel(patient, preferences!, failed.Channel);
         if (next is not { } found)
         {
             var task = ReplyProcessor.CareTeamTask("undeliverable-" + failed.MessageId[4..], patientId, "message-undeliverable",
@@ -110,12 +113,19 @@ public sealed class ReceiptProcessor(
             return;
         }
 
+        // A failure reported outside the patient's contact window (an overnight bounce) does not reach them at once on the
+        // next channel: the resend waits in the outbox until the window opens. On the protocol clock (the original send,
+        // meant for a moment inside the window, is the anchor), so a shrunk test clock keeps the window in proportion.
+        var sentFor = failed.NotBefore ?? failed.CreatedAt;
+        var opens = sentFor == default ? null
+            : FollowUpScheduler.WindowOpensAt(sentFor, now, preferences!.ContactWindow, preferences.TimeZone, engagement.CurrentValue.SecondsPerDay);
         var message = failed with
         {
             MessageId = OutreachMessage.CreateId(failed.MessageId, "fallback", found.Channel),
             Channel = found.Channel,
             To = found.Address,
             CreatedAt = now,
+            NotBefore = opens,
         };
         // The Communication and the address first, the outbox row last: once the row exists the message can leave, and
         // the gateway's receipt or the patient's reply must find what they answer.
@@ -144,6 +154,10 @@ public sealed class ReceiptProcessor(
 
         body["fallback"] = message.MessageId;
         body["fallbackChannel"] = found.Channel;
+        if (opens is { } notBefore)
+        {
+            body["fallbackNotBefore"] = notBefore.ToString("o", System.Globalization.CultureInfo.InvariantCulture);
+        }
     }
 
     /// <summary>The first channel after <paramref name="failedChannel"/> in the patient's order that has an address.</summary>

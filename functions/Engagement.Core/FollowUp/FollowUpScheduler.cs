@@ -104,6 +104,23 @@ public sealed class FollowUpScheduler(TimeProvider timeProvider)
             [.. occurrences.OrderBy(o => o.DueUtc).ThenBy(o => o.ActivityId, StringComparer.Ordinal).ThenBy(o => o.Sequence)]);
     }
 
+    /// <summary>
+    /// At send time: null when the wall-clock instant <paramref name="atUtc"/> the send was planned for is inside the
+    /// patient's contact window as it is now (the patient may have changed it, or their time zone, since the run was
+    /// planned); otherwise the wall-clock instant the window next opens. Evaluated in protocol time on the run's clock
+    /// (anchor and scale), like the schedule; within a protocol minute of the opening counts as inside.
+    /// </summary>
+    public static DateTimeOffset? WindowOpensAt(DateTimeOffset anchorUtc, DateTimeOffset atUtc, ContactWindow window, TimeZoneInfo zone, double secondsPerDay)
+    {
+        ArgumentNullException.ThrowIfNull(zone);
+        var scale = (decimal)secondsPerDay / (decimal)ProductionSecondsPerDay;
+        var protocolNow = anchorUtc.AddTicks((long)decimal.Round((atUtc - anchorUtc).Ticks / scale));
+        var opens = window.MoveInto(protocolNow, zone);
+        return opens - protocolNow <= TimeSpan.FromMinutes(1)
+            ? null
+            : anchorUtc.AddTicks((long)decimal.Round((opens - anchorUtc).Ticks * scale));
+    }
+
     private static IEnumerable<DateTimeOffset> NominalInstants(ActivityTiming timing, ProtocolClock clock)
     {
         switch (timing)

@@ -56,6 +56,11 @@ public sealed class OutboxDispatcher(
             // A stop is honoured between messages, never inside one: a send cancelled after the transport took the
             // message would leave it unmarked, and the next pass would send it again.
             cancellationToken.ThrowIfCancellationRequested();
+            if (entry.Message.NotBefore is { } notBefore && notBefore > time.GetUtcNow())
+            {
+                continue; // waiting for the patient's contact window: still pending, a later pass sends it
+            }
+
             if (IsProtocolOutreach(entry.Message) && await IsOptedOutAsync(entry.Message.PatientId, optedOut))
             {
                 await SuppressAsync(entry);

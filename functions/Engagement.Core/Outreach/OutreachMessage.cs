@@ -36,6 +36,12 @@ public sealed record OutreachMessage
 
     public DateTimeOffset CreatedAt { get; init; }
 
+    /// <summary>
+    /// Not handed to the transport before this instant: a message decided outside the patient's contact window (a
+    /// fallback after a failed delivery) waits in the outbox until the window opens. Null: as soon as possible.
+    /// </summary>
+    public DateTimeOffset? NotBefore { get; init; }
+
     /// <summary>W3C traceparent of the span that decided to send (telemetry: dispatch continues that trace).</summary>
     public string? TraceParent { get; init; }
 

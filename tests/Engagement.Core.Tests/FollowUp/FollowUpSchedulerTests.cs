@@ -280,4 +280,37 @@ public class FollowUpSchedulerTests
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => Scheduler.Schedule(OneActivity(Days(1)), Utc(2, 1, 0), NewYork, NineToEight, 0));
     }
+
+    // A send planned inside the window the patient had then is checked against the window they have now.
+
+    [Fact]
+    public void A_send_planned_inside_the_current_window_goes_now()
+    {
+        var anchor = At("2026-03-10T08:00:00-04:00");
+        Assert.Null(FollowUpScheduler.WindowOpensAt(anchor, At("2026-03-12T10:30:00-04:00"), NineToEight, NewYork, Day));
+        Assert.Null(FollowUpScheduler.WindowOpensAt(anchor, At("2026-03-12T20:00:00-04:00"), NineToEight, NewYork, Day)); // the end is inside
+        Assert.Null(FollowUpScheduler.WindowOpensAt(anchor, At("2026-03-12T08:59:30-04:00"), NineToEight, NewYork, Day)); // within a minute of the opening
+    }
+
+    [Fact]
+    public void A_send_planned_before_or_after_a_changed_window_waits_for_its_next_opening_in_the_patients_zone()
+    {
+        var anchor = At("2026-03-10T08:00:00-04:00");
+        Assert.Equal(At("2026-03-12T09:00:00-04:00"), FollowUpScheduler.WindowOpensAt(anchor, At("2026-03-12T07:00:00-04:00"), NineToEight, NewYork, Day));
+        Assert.Equal(At("2026-03-13T09:00:00-04:00"), FollowUpScheduler.WindowOpensAt(anchor, At("2026-03-12T21:15:00-04:00"), NineToEight, NewYork, Day));
+
+        // The patient moved to another zone: 10:30 in New York is 07:30 in Los Angeles, before their window.
+        Assert.Equal(At("2026-03-12T09:00:00-07:00"), FollowUpScheduler.WindowOpensAt(anchor, At("2026-03-12T10:30:00-04:00"), NineToEight, Zone("America/Los_Angeles"), Day));
+    }
+
+    [Fact]
+    public void On_a_shrunk_clock_the_window_is_checked_in_protocol_time_and_the_opening_mapped_back()
+    {
+        // 2 s per protocol day: a planned send 5 s after the anchor is protocol day 2.5, 20:00 local for an 08:00 anchor:
+        // inside 09:00-20:00; at 5.1 s it is 21:12, after it, and the next opening (day 3, 09:00) is 6.083 s after the anchor.
+        var anchor = At("2026-03-10T08:00:00-04:00");
+        Assert.Null(FollowUpScheduler.WindowOpensAt(anchor, anchor.AddSeconds(5), NineToEight, NewYork, 2));
+        var opens = FollowUpScheduler.WindowOpensAt(anchor, anchor.AddSeconds(5.1), NineToEight, NewYork, 2);
+        Assert.Equal(anchor.AddTicks((long)(TimeSpan.FromHours(73).Ticks * (2m / 86400m))), opens);
+    }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Engagement.Integration.Tests.FollowUp;
 using Engagement.Integration.Tests.Infrastructure;
 using Hl7.Fhir.Model;
 using Task = System.Threading.Tasks.Task;
@@ -306,6 +307,7 @@ public sealed class InboundTests(InboundFixture fixture) : IClassFixture<Inbound
 
         Assert.Equal(failed.GetRawText(), redelivered.GetRawText());
         Assert.Equal("email", failed.GetProperty("fallbackChannel").GetString());
+        Assert.False(failed.TryGetProperty("fallbackNotBefore", out _)); // inside the patient's (all-day) window: at once
         var smsCommunication = (await fixture.ReadAsync<Communication>(sms.MessageId))!;
         Assert.Equal(EventStatus.NotDone, smsCommunication.Status);
         Assert.Equal("failed", smsCommunication.StatusReason!.Coding[0].Code);
@@ -328,6 +330,42 @@ public sealed class InboundTests(InboundFixture fixture) : IClassFixture<Inbound
         var completed = (await fixture.ReadAsync<Communication>(reminder.MessageId))!;
         Assert.Equal(EventStatus.Completed, completed.Status);
         Assert.NotNull(completed.ReceivedElement);
+        await CancelAsync(instanceId);
+    }
+
+    [Fact]
+    public async Task A_failure_reported_outside_the_patients_contact_window_falls_back_only_when_the_window_opens()
+    {
+        var (patientId, phone, instanceId) = await fixture.DischargeAsync(email: "window@example.test");
+        var sms = await fixture.FirstSentAsync(patientId, "checkin");
+
+        // Since that send the patient allows contact from 03:00 to 03:01 only (UTC): the failure arrives outside it
+        // (on the fixture's 2-second protocol day a minute lasts 1.4 ms, so it all but surely does).
+        var patient = FollowUpHarness.Patient(patientId, "en", phone);
+        patient.Telecom[0].Rank = 1;
+        patient.Telecom.Add(new ContactPoint(ContactPoint.ContactPointSystem.Email, ContactPoint.ContactPointUse.Home, "window@example.test") { Rank = 2 });
+        patient.Extension.Add(new Extension
+        {
+            Url = Engagement.FollowUp.ProtocolUrls.ContactWindow,
+            Extension = [new Extension("start", new Time("03:00:00")), new Extension("end", new Time("03:01:00"))],
+        });
+        await fixture.PutFromEhrAsync(patient);
+        var resources = new Azure.Data.Tables.TableClient(TestEnvironment.StorageConnectionString, "FhirResources");
+        await Poll.UntilAsync(
+            async () => (await resources.GetEntityIfExistsAsync<Azure.Data.Tables.TableEntity>("Patient", patientId)).Value?.GetString("Json") ?? "",
+            json => json.Contains(Engagement.FollowUp.ProtocolUrls.ContactWindow, StringComparison.Ordinal), TimeSpan.FromSeconds(60), "the window to be stored");
+
+        var failed = await fixture.ReplyOkAsync("sms", new { type = "receipt", providerMessageId = InboundFixture.NewId("p"), messageId = sms.MessageId, status = "failed" });
+        Assert.Equal("email", failed.GetProperty("fallbackChannel").GetString());
+        var notBefore = DateTimeOffset.Parse(failed.GetProperty("fallbackNotBefore").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+        var email = (await fixture.OutboxAsync(patientId)).Single(m => m.Channel == "email");
+        Assert.Equal(notBefore, email.NotBefore);
+
+        // On the protocol clock (the original send is the anchor, 43,200 protocol seconds per real one) it is 03:00.
+        var anchor = sms.NotBefore ?? sms.CreatedAt;
+        var protocolTime = anchor.AddTicks((long)((notBefore - anchor).Ticks * 43200m));
+        var off = (TimeOnly.FromDateTime(protocolTime.UtcDateTime) - new TimeOnly(3, 0)).TotalMinutes; // wraps below 03:00
+        Assert.InRange(Math.Min(off, (24 * 60) - off), 0, 1);
         await CancelAsync(instanceId);
     }
 

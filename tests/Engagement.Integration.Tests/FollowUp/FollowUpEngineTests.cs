@@ -1,5 +1,6 @@
 using Engagement.Fhir;
 using Engagement.FollowUp.Engine;
+using Engagement.Integration.Tests.Infrastructure;
 using Hl7.Fhir.Model;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
@@ -54,6 +55,54 @@ public sealed class FollowUpEngineTests : IAsyncLifetime
         Assert.All(messages.Where(m => m.TemplateCode.StartsWith("questionnaire", StringComparison.Ordinal)),
             m => Assert.StartsWith("https://engage.example.test/engage/", m.Link, StringComparison.Ordinal));
         Assert.Equal(9, (await harness.ForPatientAsync<Communication>(patientId)).Count);
+    }
+
+    [Fact]
+    public async Task A_contact_window_changed_after_planning_defers_the_next_send_to_its_opening_and_moves_later_waits_with_it()
+    {
+        var (patientId, instanceId) = await DischargeAsync();
+        var planned = (await harness.WaitForStateAsync(instanceId, s => s is { State: "waiting", NextDueUtc: not null })).ReadCustomStatusAs<FollowUpStatus>()!;
+
+        // The patient now wants to be reached only in a window that leaves out the planned send's local time (days land on
+        // the anchor's time of day in New York): from 3 to 5 hours later.
+        var zone = TimeZoneInfo.FindSystemTimeZoneById("America/New_York");
+        var runAnchor = (await harness.Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true))!.ReadInputAs<FollowUpInput>()!.AnchorUtc;
+        var localDue = TimeOnly.FromDateTime(TimeZoneInfo.ConvertTime(
+            runAnchor.AddTicks((long)((planned.NextDueUtc!.Value - runAnchor).Ticks * (86400m / (decimal)FollowUpHarness.SecondsPerDay))), zone).DateTime);
+        var (start, end) = localDue.Hour is >= 3 and < 19 ? (localDue.AddHours(3), localDue.AddHours(5)) : (localDue.AddHours(-5), localDue.AddHours(-3));
+        var patient = FollowUpHarness.Patient(patientId);
+        patient.Extension.Add(new Extension
+        {
+            Url = Engagement.FollowUp.ProtocolUrls.ContactWindow,
+            Extension =
+            [
+                new Extension("start", new Time(start.ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture))),
+                new Extension("end", new Time(end.ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture))),
+            ],
+        });
+        await harness.Store.PutAsync(patient, patientId, default);
+
+        var deferred = (await harness.WaitForStateAsync(instanceId, s => s?.State == "waiting-for-window")).ReadCustomStatusAs<FollowUpStatus>()!;
+        Assert.Equal(planned.NextOccurrence, deferred.NextOccurrence);
+        // Back on the protocol clock (wall-clock instants are scaled from the anchor): the opening is the new window's start.
+        var protocolOpens = runAnchor.AddTicks((long)((deferred.NextDueUtc!.Value - runAnchor).Ticks * (86400m / (decimal)FollowUpHarness.SecondsPerDay)));
+        var opensLocal = TimeOnly.FromDateTime(TimeZoneInfo.ConvertTime(protocolOpens, zone).DateTime);
+        var off = (opensLocal - start).TotalMinutes; // TimeOnly subtraction wraps: 02:59:59 - 03:00 is 23:59:59
+        Assert.InRange(Math.Min(off, (24 * 60) - off), 0, 2); // at the new window's start (protocol time, scaled back)
+        Assert.True(deferred.NextDueUtc > planned.NextDueUtc);
+
+        await harness.WaitForCompletionAsync(instanceId);
+        var history = await harness.Services.GetRequiredService<FollowUpIndex>().HistoryAsync(instanceId, default);
+        var skipped = Assert.Single(history, h => h.Kind == "outside-window" && h.Occurrence == planned.NextOccurrence);
+        var sent = history.Where(h => h.Kind == "sent" && h.Occurrence == planned.NextOccurrence).ToList();
+        Assert.True(Assert.Single(sent).At >= deferred.NextDueUtc!.Value.AddMilliseconds(-50)); // sent once, when the window opened
+        // Its first reminder comes one response window after the deferred send, not at the planned time right behind it.
+        var reminded = history.Where(h => h.Kind == "reminded" && h.Occurrence == planned.NextOccurrence).OrderBy(h => h.At).ToList();
+        Assert.NotEmpty(reminded);
+        Assert.True(reminded[0].At - sent[0].At >= TimeSpan.FromSeconds(FollowUpHarness.SecondsPerDay * 0.9), "the reminder waited a response window (a protocol day) after the deferred send");
+        Assert.Equal(start.ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture) + "-" + end.ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture), skipped.Detail);
+        var activity = planned.NextOccurrence![..planned.NextOccurrence!.LastIndexOf('-')];
+        Assert.Single(await harness.MessagesForAsync(instanceId), m => m.ActivityId == activity && m.Channel != "clinician" && !m.TemplateCode.EndsWith("-reminder", StringComparison.Ordinal));
     }
 
     [Fact]

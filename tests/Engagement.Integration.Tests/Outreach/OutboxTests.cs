@@ -155,6 +155,30 @@ public sealed class OutboxTests
     }
 
     [Fact]
+    public async Task A_message_waiting_for_the_patients_contact_window_stays_pending_until_it_opens_and_then_goes_once()
+    {
+        var (outbox, _, queue) = Create();
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var dispatcher = new OutboxDispatcher(outbox, new StorageQueueOutreachTransport(storage, Options.Create(new OutreachOptions { QueueName = queueName })),
+            new StoredOutreachConsent(store), store, clock, Recorder(), NullLogger<OutboxDispatcher>.Instance);
+        var waiting = OutreachMessage.CreateId("instance-w", "fallback", "email");
+        var now = OutreachMessage.CreateId("instance-n", "checkin", "0");
+        Assert.True(await outbox.EnqueueAsync(Message(waiting) with { NotBefore = clock.GetUtcNow().AddHours(7) }, default));
+        Assert.True(await outbox.EnqueueAsync(Message(now), default));
+
+        Assert.Equal(1, await dispatcher.DispatchPendingAsync(default));
+        Assert.Equal(0, await dispatcher.DispatchPendingAsync(default));
+        Assert.Equal(OutboxStore.Pending, await outbox.GetStatusAsync(waiting, default));
+        Assert.Equal([now], (await DrainAsync(queue)).Select(e => e.MessageId));
+
+        clock.Advance(TimeSpan.FromHours(7));
+        Assert.Equal(1, await dispatcher.DispatchPendingAsync(default));
+        Assert.Equal(0, await dispatcher.DispatchPendingAsync(default));
+        Assert.Equal(OutboxStore.Sent, await outbox.GetStatusAsync(waiting, default));
+        Assert.Equal([waiting], (await DrainAsync(queue)).Select(e => e.MessageId));
+    }
+
+    [Fact]
     public async Task A_dispatcher_crash_after_sending_resends_the_message_with_the_same_MessageId_and_loses_nothing()
     {
         var (outbox, _, queue) = Create();

@@ -34,7 +34,12 @@ public sealed record PlannedOccurrence(
     bool Escalates,
     bool IsPast);
 
-public sealed record SendRequest(FollowUpInput Run, PlannedOccurrence Occurrence, int Attempt);
+/// <summary>
+/// One send. <paramref name="AtUtc"/> is the instant the send was planned for (a reminder's, or the due time, moved by any
+/// deferral so far): the contact window is checked at that instant, not at the moment the activity happens to run.
+/// Null in runs started before the check existed.
+/// </summary>
+public sealed record SendRequest(FollowUpInput Run, PlannedOccurrence Occurrence, int Attempt, DateTimeOffset? AtUtc = null);
 
 public enum SendOutcome
 {
@@ -44,9 +49,15 @@ public enum SendOutcome
 
     /// <summary>No Patient resource yet (its notification not processed, the EHR unreachable): try again later.</summary>
     PatientUnknown,
+
+    /// <summary>
+    /// Now is outside the patient's contact window as it is now (changed since the run was planned): nothing was sent;
+    /// try again at <see cref="SendResult.RetryAtUtc"/>, when it opens.
+    /// </summary>
+    OutsideWindow,
 }
 
-public sealed record SendResult(SendOutcome Outcome, string? MessageId, string? Channel);
+public sealed record SendResult(SendOutcome Outcome, string? MessageId, string? Channel, DateTimeOffset? RetryAtUtc = null);
 
 /// <summary>Raised by whoever receives the patient's answer (QuestionnaireResponse, SMS reply, confirmation).</summary>
 public sealed record FollowUpResponse(string Kind, string? ResponseId, decimal? Score, DateTimeOffset ReceivedUtc);

@@ -13,6 +13,9 @@ namespace Engagement.FollowUp.Engine;
 /// </summary>
 public sealed class FollowUpOrchestrator : TaskOrchestrator<FollowUpInput, FollowUpResult>
 {
+    /// <summary>A send deferred to the patient's (changed) contact window is tried this many times at most.</summary>
+    private const int MaxWindowWaits = 3;
+
     public override async Task<FollowUpResult> RunAsync(TaskOrchestrationContext context, FollowUpInput input)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -35,9 +38,11 @@ public sealed class FollowUpOrchestrator : TaskOrchestrator<FollowUpInput, Follo
             using var responseWait = new CancellationTokenSource();
             var response = context.WaitForExternalEvent<FollowUpResponse>(FollowUpEvents.Response(occurrence.Key), responseWait.Token);
             FollowUpResponse? answer = null;
+            var shift = TimeSpan.Zero;
             for (var attempt = 0; attempt <= occurrence.RemindersUtc.Count && answer is null; attempt++)
             {
-                var sent = await context.CallActivityAsync<SendResult>(nameof(SendOutreachActivity), new SendRequest(input, occurrence, attempt));
+                var plannedAt = (attempt == 0 ? occurrence.DueUtc : occurrence.RemindersUtc[attempt - 1]) + shift;
+                var sent = await context.CallActivityAsync<SendResult>(nameof(SendOutreachActivity), new SendRequest(input, occurrence, attempt, plannedAt));
                 // The Patient may arrive after the event that started the run (intake is concurrent): wait for it a
                 // few times before going on without contact details.
                 for (var wait = 0; sent.Outcome == SendOutcome.PatientUnknown && wait < plan.PatientWaitAttempts; wait++)
@@ -49,7 +54,23 @@ public sealed class FollowUpOrchestrator : TaskOrchestrator<FollowUpInput, Follo
                         return await FinishAsync(context, input, plan, FollowUpOutcomes.Cancelled, cancelledWhileWaiting.Reason, responses, cancelWait);
                     }
 
-                    sent = await context.CallActivityAsync<SendResult>(nameof(SendOutreachActivity), new SendRequest(input, occurrence, attempt));
+                    sent = await context.CallActivityAsync<SendResult>(nameof(SendOutreachActivity), new SendRequest(input, occurrence, attempt, plannedAt));
+                }
+
+                // The patient changed their contact window since the run was planned: wait until it opens, and move
+                // this occurrence's remaining waits later by as much (never earlier), so a reminder does not follow at once.
+                for (var wait = 0; sent.Outcome == SendOutcome.OutsideWindow && sent.RetryAtUtc is { } opens && wait < MaxWindowWaits; wait++)
+                {
+                    context.SetCustomStatus(new FollowUpStatus("waiting-for-window", occurrence.Key, opens));
+                    if (await WaitUntilAsync(context, opens, cancel) is { } cancelledWhileDeferred)
+                    {
+                        responseWait.Cancel();
+                        return await FinishAsync(context, input, plan, FollowUpOutcomes.Cancelled, cancelledWhileDeferred.Reason, responses, cancelWait);
+                    }
+
+                    shift += opens > plannedAt ? opens - plannedAt : TimeSpan.Zero;
+                    plannedAt = opens;
+                    sent = await context.CallActivityAsync<SendResult>(nameof(SendOutreachActivity), new SendRequest(input, occurrence, attempt, plannedAt));
                 }
 
                 if (sent.Outcome == SendOutcome.OptedOut)
@@ -59,7 +80,7 @@ public sealed class FollowUpOrchestrator : TaskOrchestrator<FollowUpInput, Follo
                 }
 
                 context.SetCustomStatus(new FollowUpStatus("awaiting-response", occurrence.Key, occurrence.DueUtc));
-                var waitEnds = attempt < occurrence.RemindersUtc.Count ? occurrence.RemindersUtc[attempt] : occurrence.WaitEndsUtc;
+                var waitEnds = (attempt < occurrence.RemindersUtc.Count ? occurrence.RemindersUtc[attempt] : occurrence.WaitEndsUtc) + shift;
                 using var timerCts = new CancellationTokenSource();
                 var timer = context.CreateTimer(waitEnds.UtcDateTime, timerCts.Token);
                 var winner = await Task.WhenAny(response, cancel, timer);

@@ -13,7 +13,8 @@ using Microsoft.Extensions.Options;
 namespace Engagement.FollowUp.Engine;
 
 /// <summary>
-/// Decides and records one message: honours the opt-out, picks the patient's channel and language at send time,
+/// Decides and records one message: honours the opt-out and the patient's contact window as they are at send time
+/// (a window changed since the run was planned defers the message to when it opens), picks the channel and language,
 /// issues the engagement link for questionnaires, renders the localized text, writes the outbox row and the FHIR
 /// Communication in this same step. Idempotent: the message id is (instance, occurrence, attempt).
 /// </summary>
@@ -28,6 +29,7 @@ public sealed class SendOutreachActivity(
     ConversationStore conversations,
     TimeProvider time,
     IOptions<PreferenceDefaults> defaults,
+    IOptionsMonitor<EngagementOptions> engagement,
     IEngagementRecorder recorder) : TaskActivity<SendRequest, SendResult>
 {
     public override async Task<SendResult> RunAsync(TaskActivityContext context, SendRequest input)
@@ -56,6 +58,14 @@ public sealed class SendOutreachActivity(
         }
 
         var preferences = PlanFollowUpActivity.PatientPreferencesFor(patient, defaults.Value);
+        if (input.AtUtc is { } plannedAt
+            && FollowUpScheduler.WindowOpensAt(run.AnchorUtc, plannedAt, preferences.ContactWindow, preferences.TimeZone, engagement.CurrentValue.SecondsPerDay) is { } opens)
+        {
+            // Planned inside the window the patient had then; they have changed it (or their time zone) since.
+            await index.AppendOnceAsync(run.InstanceId, now, "outside-window", occurrence.Key, "window-" + input.Attempt.ToString(CultureInfo.InvariantCulture), preferences.ContactWindow.ToString(), ct);
+            return new SendResult(SendOutcome.OutsideWindow, null, null, opens);
+        }
+
         var (channel, address) = ChooseChannel(patient, preferences);
         if (channel is null || address is null)
         {
