@@ -60,6 +60,12 @@ public sealed class SoakTests
         await azurite.StartAsync();
         var azuritePid = azurite.ProcessId!.Value;
 
+        // The durable task hub on a storage account of its own (Engagement__Durable__StorageConnectionName), as a
+        // high-throughput deployment puts it: one Azurite is one single-threaded process, and at 50 notifications/s the
+        // app's rows and the task hub's polling, history and queues together kept it at 100 % of a core.
+        await using var taskHubAzurite = new PrivateAzurite(inMemory: true);
+        await taskHubAzurite.StartAsync();
+
         // The product's own sweeper timing (the harness shortens it for the crash scenarios; under a backlog that would
         // re-drive rows the queue listener is about to process).
         await using var h = new ReliabilityHarness(azurite.ConnectionString, secondsPerDay, s =>
@@ -70,6 +76,8 @@ public sealed class SoakTests
             // task hub holds what a hospital's would (running runs and a retention's worth of ended ones), not every run.
             s["Engagement__FollowUp__DurableRetention"] = TimeSpan.FromSeconds(30 * secondsPerDay).ToString("c", CultureInfo.InvariantCulture);
             s["Engagement__FollowUp__DurablePurgeInterval"] = "00:00:15";
+            s["Engagement__Durable__StorageConnectionName"] = "TaskHubStorage";
+            s["TaskHubStorage"] = taskHubAzurite.ConnectionString;
         });
         await h.Host.StartAsync();
         var pid = h.Host.ProcessId!.Value;
@@ -586,7 +594,7 @@ public sealed class SoakTests
         private readonly QueueClient intakeQueue = new(h.Storage, h.Prefix.ToLowerInvariant());
         private readonly TableClient inbox = new(h.Storage, h.Prefix + "Inbox");
         private readonly TableClient outbox = new(h.Storage, h.OutboxTable);
-        private readonly QueueServiceClient queues = new(h.Storage);
+        private readonly QueueServiceClient queues = new(h.Host.Settings.GetValueOrDefault("TaskHubStorage") ?? h.Storage);
         private readonly string hub = h.Host.Settings["Engagement__Durable__TaskHubName"]!.ToLowerInvariant();
         private List<QueueClient>? durable;
 

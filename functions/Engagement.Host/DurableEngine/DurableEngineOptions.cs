@@ -22,6 +22,19 @@ public sealed class DurableEngineOptions
 
     public int PartitionCount { get; set; } = 4;
 
+    /// <summary>Activities run at once (the backend's default: 10 per core). Activities mostly wait on storage.</summary>
+    public int MaxConcurrentActivities { get; set; } = 10 * Environment.ProcessorCount;
+
+    /// <summary>Orchestration episodes run at once (the backend's default: 100).</summary>
+    public int MaxConcurrentOrchestrations { get; set; } = 100;
+
+    /// <summary>
+    /// The configuration key that holds the task hub's storage connection string (the Functions app's equivalent is
+    /// host.json's <c>storageProvider.connectionName</c>). Default: <c>AzureWebJobsStorage</c>, the app's own account.
+    /// A task hub on its own account does not compete with intake and the engine's tables for the account's throughput.
+    /// </summary>
+    public string StorageConnectionName { get; set; } = Engagement.Hosting.ConfigurationKeys.Storage;
+
     /// <summary>
     /// How long a dequeued control or work-item message stays invisible. After a crash, messages the dead process had
     /// dequeued come back only after this (the backend's default is 5 minutes). Our orchestration episodes and

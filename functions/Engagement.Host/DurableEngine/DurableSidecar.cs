@@ -123,14 +123,16 @@ internal sealed class DurableSidecar(
     internal static AzureStorageOrchestrationService CreateOrchestrationService(
         DurableEngineOptions options, IConfiguration configuration, ILoggerFactory loggerFactory)
     {
-        var connectionString = configuration[Engagement.Hosting.ConfigurationKeys.Storage]
-            ?? throw new InvalidOperationException("AzureWebJobsStorage is required.");
+        var connectionString = configuration[options.StorageConnectionName]
+            ?? throw new InvalidOperationException($"{options.StorageConnectionName} is required: the durable task hub's storage connection.");
         var settings = new AzureStorageOrchestrationServiceSettings
         {
             StorageAccountClientProvider = new StorageAccountClientProvider(connectionString),
             TaskHubName = options.TaskHubName,
             WorkerId = options.WorkerId ?? $"{Environment.MachineName}-{options.TaskHubName}",
             PartitionCount = options.PartitionCount,
+            MaxConcurrentTaskActivityWorkItems = Math.Max(1, options.MaxConcurrentActivities),
+            MaxConcurrentTaskOrchestrationWorkItems = Math.Max(1, options.MaxConcurrentOrchestrations),
             MaxQueuePollingInterval = options.MaxQueuePollingInterval,
             ControlQueueVisibilityTimeout = options.MessageVisibilityTimeout,
             WorkItemQueueVisibilityTimeout = options.MessageVisibilityTimeout,

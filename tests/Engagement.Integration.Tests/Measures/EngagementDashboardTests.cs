@@ -60,6 +60,8 @@ public sealed class EngagementDashboardTests(EngagementScenarioFixture fixture)
             ["median-minutes"] = "≤ " + timeToRespond.GetProperty("medianMinutes").GetDouble().ToString(CultureInfo.InvariantCulture) + " min",
             ["p90-minutes"] = "≤ " + timeToRespond.GetProperty("p90Minutes").GetDouble().ToString(CultureInfo.InvariantCulture) + " min",
             ["messages-sent"] = totals.GetProperty("message-sent").GetInt64().ToString(CultureInfo.InvariantCulture),
+            ["messages-failed"] = measures["messages-failed"].GetProperty("numerator").GetInt64().ToString(CultureInfo.InvariantCulture),
+            ["links-opened"] = measures["links-opened"].GetProperty("numerator").GetInt64().ToString(CultureInfo.InvariantCulture),
             ["reminders"] = totals.GetProperty("reminder-sent").GetInt64().ToString(CultureInfo.InvariantCulture),
             ["follow-through"] = Percent(measures["follow-through"].GetProperty("score").GetDouble()),
             ["escalations"] = totals.GetProperty("escalation-raised").GetInt64().ToString(CultureInfo.InvariantCulture),
@@ -74,7 +76,7 @@ public sealed class EngagementDashboardTests(EngagementScenarioFixture fixture)
             new Dictionary<string, string>
             {
                 ["requests"] = "7", ["responses"] = "2", ["response-rate"] = "28.6%", ["median-minutes"] = "≤ 1 min", ["p90-minutes"] = "≤ 1 min",
-                ["messages-sent"] = "18", ["reminders"] = "10", ["follow-through"] = "28.6%", ["escalations"] = "5", ["red-flags"] = "1", ["opt-outs"] = "1",
+                ["messages-sent"] = "18", ["messages-failed"] = "0", ["links-opened"] = "2", ["reminders"] = "10", ["follow-through"] = "28.6%", ["escalations"] = "5", ["red-flags"] = "1", ["opt-outs"] = "1",
             },
             tiles);
 

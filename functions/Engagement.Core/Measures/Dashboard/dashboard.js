@@ -47,6 +47,8 @@
     set('median-minutes', minutes(data.timeToRespond.medianMinutes));
     set('p90-minutes', minutes(data.timeToRespond.p90Minutes));
     set('messages-sent', t['message-sent']);
+    set('messages-failed', measure(data, 'messages-failed').numerator);
+    set('links-opened', measure(data, 'links-opened').numerator);
     set('reminders', t['reminder-sent']);
     set('follow-through', pct(ft.score));
     set('escalations', t['escalation-raised']);
