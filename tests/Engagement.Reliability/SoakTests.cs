@@ -75,7 +75,7 @@ public sealed class SoakTests
             // Durable history retention on the protocol clock: the product's 30 days are 30 protocol days here, so the
             // task hub holds what a hospital's would (running runs and a retention's worth of ended ones), not every run.
             s["Engagement__FollowUp__DurableRetention"] = TimeSpan.FromSeconds(30 * secondsPerDay).ToString("c", CultureInfo.InvariantCulture);
-            s["Engagement__FollowUp__DurablePurgeInterval"] = "00:00:15";
+            s["Engagement__FollowUp__DurablePurgeInterval"] = Environment.GetEnvironmentVariable("ENGAGEMENT_SOAK_PURGE_INTERVAL") ?? "00:00:15";
             s["Engagement__Durable__StorageConnectionName"] = "TaskHubStorage";
             s["TaskHubStorage"] = taskHubAzurite.ConnectionString;
         });

@@ -4,7 +4,6 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Engagement.Integration.Tests.Infrastructure;
-using Engagement.Integration.Tests.Links;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Serialization;
 using Task = System.Threading.Tasks.Task;
@@ -23,14 +22,7 @@ public sealed class DischargeToFollowUpTests
 
     private static StandaloneHost NewHost()
     {
-        var settings = LinkApi.Settings("k1", ("k1", LinkApi.SecretOne));
-        settings["Engagement__Sources__ehr1__InboundSecret"] = Secret;
-        settings["Engagement__SecondsPerDay"] = "2";
-        settings["Engagement__FollowUp__ContactWindowStart"] = "00:00";
-        settings["Engagement__FollowUp__ContactWindowEnd"] = "23:59";
-        // Messages stay in the outbox table where the test reads them.
-        settings["Engagement__Outbox__DispatchInterval"] = "1.00:00:00";
-        return new StandaloneHost(settings);
+        return new StandaloneHost(EhrSide.FollowUpHostSettings(Secret));
     }
 
     private static async Task PutAsync(StandaloneHost host, Resource resource)

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Engagement.Integration.Tests.Infrastructure;
-using Engagement.Integration.Tests.Links;
 using Task = System.Threading.Tasks.Task;
 
 namespace Engagement.Integration.Tests.FollowUp;
@@ -18,11 +17,7 @@ public sealed class DurableRetentionTests
 
     private static StandaloneHost NewHost()
     {
-        var settings = LinkApi.Settings("k1", ("k1", LinkApi.SecretOne));
-        settings["Engagement__Sources__ehr1__InboundSecret"] = Secret;
-        settings["Engagement__SecondsPerDay"] = "2";
-        settings["Engagement__FollowUp__ContactWindowStart"] = "00:00";
-        settings["Engagement__FollowUp__ContactWindowEnd"] = "23:59";
+        var settings = EhrSide.FollowUpHostSettings(Secret);
         settings["Engagement__FollowUp__DurableRetention"] = "00:00:01";
         settings["Engagement__FollowUp__DurablePurgeInterval"] = "00:00:01";
         return new StandaloneHost(settings);

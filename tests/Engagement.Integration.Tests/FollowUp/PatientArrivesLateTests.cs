@@ -4,7 +4,6 @@ using System.Text.Json;
 using Engagement.Http;
 using Engagement.Integration.Tests.Infrastructure;
 using Engagement.Integration.Tests.Intake;
-using Engagement.Integration.Tests.Links;
 using Hl7.Fhir.Model;
 using Task = System.Threading.Tasks.Task;
 
@@ -21,19 +20,14 @@ public sealed class PatientArrivesLateTests
 
     private static StandaloneHost NewHost(Uri? fhirBase = null)
     {
-        var settings = LinkApi.Settings("k1", ("k1", LinkApi.SecretOne));
-        settings["Engagement__Sources__ehr1__InboundSecret"] = Secret;
+        var settings = EhrSide.FollowUpHostSettings(Secret);
         if (fhirBase is not null)
         {
             settings["Engagement__Sources__ehr1__FhirBaseUrl"] = fhirBase.ToString();
         }
 
-        settings["Engagement__SecondsPerDay"] = "2";
-        settings["Engagement__FollowUp__ContactWindowStart"] = "00:00";
-        settings["Engagement__FollowUp__ContactWindowEnd"] = "23:59";
         settings["Engagement__FollowUp__PatientWaitInterval"] = "00:00:02";
         settings["Engagement__FollowUp__PatientWaitAttempts"] = "60";
-        settings["Engagement__Outbox__DispatchInterval"] = "1.00:00:00";
         return new StandaloneHost(settings);
     }
 

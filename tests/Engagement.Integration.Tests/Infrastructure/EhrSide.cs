@@ -12,6 +12,22 @@ namespace Engagement.Integration.Tests.Infrastructure;
 /// <summary>What an EHR and a patient do against a running host: deliver a resource, read the messages sent, follow a link.</summary>
 public static class EhrSide
 {
+    /// <summary>
+    /// Settings of a host that follows up on what source <c>ehr1</c> sends: link keys, the source's secret, a shrunk
+    /// protocol clock, an all-day contact window (quiet hours have their own tests) and no dispatch (messages stay in
+    /// the outbox table, where the tests read them).
+    /// </summary>
+    public static Dictionary<string, string?> FollowUpHostSettings(string secret, double secondsPerDay = 2)
+    {
+        var settings = Engagement.Integration.Tests.Links.LinkApi.Settings("k1", ("k1", Engagement.Integration.Tests.Links.LinkApi.SecretOne));
+        settings["Engagement__Sources__ehr1__InboundSecret"] = secret;
+        settings["Engagement__SecondsPerDay"] = secondsPerDay.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        settings["Engagement__FollowUp__ContactWindowStart"] = "00:00";
+        settings["Engagement__FollowUp__ContactWindowEnd"] = "23:59";
+        settings["Engagement__Outbox__DispatchInterval"] = "1.00:00:00";
+        return settings;
+    }
+
     /// <summary>A classic rest-hook delivery: <c>PUT /api/notifications/{source}/{type}/{id}</c> with the resource.</summary>
     public static async Task PutAsync(StandaloneHost host, string source, string secret, Resource resource)
     {
