@@ -153,9 +153,12 @@ internal static class QueryClient
         {
             ["response-rate"] = (S("activity-due"), S("activity-due"), S("response-received")),
             ["time-to-respond"] = (S("activity-due"), S("response-received"), null),
+            ["time-to-respond-p90"] = (S("activity-due"), S("response-received"), null),
             ["follow-through"] = (S("activity-due"), S("activity-due"), S("completed-on-time")),
             ["reminders-per-response"] = (S("activity-due"), S("response-received"), S("reminder-sent")),
             ["messages-delivered"] = (S("message-sent"), S("message-sent"), S("message-delivered")),
+            ["messages-failed"] = (S("message-sent"), S("message-sent"), S("message-failed")),
+            ["links-opened"] = (S("activity-due") + S("reminder-sent"), S("activity-due") + S("reminder-sent"), S("link-opened")),
             ["opt-out-rate"] = (S("engaged"), S("engaged"), S("opt-out")),
             ["red-flag-acknowledgement-time"] = (S("red-flag-raised"), S("red-flag-acknowledged"), null),
         };
