@@ -121,6 +121,10 @@ public sealed class TableFhirResourceStore(StorageClients storage, TimeProvider 
         seen[key] = row;
     }
 
+    /// <summary>Remembers a row read from the table (a read may select only Version and Patient).</summary>
+    private void Remember(string resourceType, string id, TableEntity row) =>
+        Remember((resourceType, id), new Seen(row.GetInt32("Version") ?? 1, row.ETag, row.GetString("Patient")));
+
     public Task<bool> ExistsAsync(string resourceType, string id, CancellationToken cancellationToken) =>
         seen.ContainsKey((resourceType, id)) ? Task.FromResult(true) : ExistsInTableAsync(resourceType, id, cancellationToken);
 
@@ -130,7 +134,7 @@ public sealed class TableFhirResourceStore(StorageClients storage, TimeProvider 
         var row = await table.GetEntityIfExistsAsync<TableEntity>(resourceType, id, ["Version", "Patient"], cancellationToken);
         if (row.HasValue)
         {
-            Remember((resourceType, id), new Seen(row.Value!.GetInt32("Version") ?? 1, row.Value.ETag, row.Value.GetString("Patient")));
+            Remember(resourceType, id, row.Value!);
         }
 
         return row.HasValue;
@@ -165,8 +169,8 @@ public sealed class TableFhirResourceStore(StorageClients storage, TimeProvider 
             return null;
         }
 
-        Remember((resourceType, id), new Seen(row.Value!.GetInt32("Version") ?? 1, row.Value.ETag, row.Value.GetString("Patient")));
-        return await FromEntityAsync(row.Value, cancellationToken);
+        Remember(resourceType, id, row.Value!);
+        return await FromEntityAsync(row.Value!, cancellationToken);
     }
 
     public async Task<IReadOnlyList<StoredResource>> SearchByPatientAsync(string resourceType, string patientId, CancellationToken cancellationToken)

@@ -22,12 +22,6 @@ public sealed class DurableEngineOptions
 
     public int PartitionCount { get; set; } = 4;
 
-    /// <summary>Activities run at once (the backend's default: 10 per core). Activities mostly wait on storage.</summary>
-    public int MaxConcurrentActivities { get; set; } = 10 * Environment.ProcessorCount;
-
-    /// <summary>Orchestration episodes run at once (the backend's default: 100).</summary>
-    public int MaxConcurrentOrchestrations { get; set; } = 100;
-
     /// <summary>
     /// The configuration key that holds the task hub's storage connection string (the Functions app's equivalent is
     /// host.json's <c>storageProvider.connectionName</c>). Default: <c>AzureWebJobsStorage</c>, the app's own account.

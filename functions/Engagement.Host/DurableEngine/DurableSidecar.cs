@@ -131,8 +131,6 @@ internal sealed class DurableSidecar(
             TaskHubName = options.TaskHubName,
             WorkerId = options.WorkerId ?? $"{Environment.MachineName}-{options.TaskHubName}",
             PartitionCount = options.PartitionCount,
-            MaxConcurrentTaskActivityWorkItems = Math.Max(1, options.MaxConcurrentActivities),
-            MaxConcurrentTaskOrchestrationWorkItems = Math.Max(1, options.MaxConcurrentOrchestrations),
             MaxQueuePollingInterval = options.MaxQueuePollingInterval,
             ControlQueueVisibilityTimeout = options.MessageVisibilityTimeout,
             WorkItemQueueVisibilityTimeout = options.MessageVisibilityTimeout,

@@ -23,16 +23,19 @@ public sealed class IntakeQueueWakeTests
         var local = queue.AttachLocalProcessing(2);
         Assert.Throws<InvalidOperationException>(() => queue.AttachLocalProcessing(2)); // one per process
 
-        foreach (var key in new[] { "k1", "k2", "k3", "k4" })
+        string[] keys = ["k1", "k2", "k3", "k4"];
+        var rows = keys.ToDictionary(k => k, k => InboxStore.AsStored(
+            new InboxItem("ehr1", k, InboxKinds.Notification, DateTimeOffset.UtcNow, false, null, null, null, null, null, null), [1, 2, 3]));
+        foreach (var key in keys)
         {
-            queue.Post(new IntakeWorkItem("ehr1", key, Row: Row(key)));
+            queue.Post(new IntakeWorkItem("ehr1", key, Row: rows[key]));
         }
 
         Assert.True(local.TryRead(out var first));
         Assert.True(local.TryRead(out var second));
         Assert.False(local.TryRead(out _));
         Assert.Equal(["k1", "k2"], new[] { first!.Key, second!.Key });
-        Assert.Same(first.Row!.InlineBody, Row("k1").InlineBody); // the stored row travels along: no read back
+        Assert.Same(rows["k1"], first.Row); // the stored row travels along: no read back
 
         // The sweeper leaves what is in the hand-off alone, until its processor is done with it; not the overflow.
         Assert.True(queue.IsInHandOff("ehr1", "k1"));
@@ -47,22 +50,6 @@ public sealed class IntakeQueueWakeTests
         Assert.Equal(["k3", "k4"], IntakeWorkItem.ParseMany(sent).Select(i => i.Key));
         Assert.DoesNotContain("InlineBody", sent.ToString(), StringComparison.Ordinal);
         Assert.All(IntakeWorkItem.ParseMany(sent), i => Assert.Null(i.Row));
-    }
-
-    private static readonly Dictionary<string, InboxItem> Rows = [];
-
-    private static InboxItem Row(string key)
-    {
-        lock (Rows)
-        {
-            if (!Rows.TryGetValue(key, out var row))
-            {
-                row = InboxStore.AsStored(new InboxItem("ehr1", key, InboxKinds.Notification, DateTimeOffset.UtcNow, false, null, null, null, null, null, null), [1, 2, 3]);
-                Rows[key] = row;
-            }
-
-            return row;
-        }
     }
 
     [Fact]

@@ -51,9 +51,7 @@ public sealed class DurableRetention(IOptions<DurableRetentionOptions> options, 
     /// </summary>
     public async Task RunIfDueAsync(DurableTaskClient client, CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow().UtcTicks;
-        var due = Interlocked.Read(ref nextDue);
-        if (now < due || Interlocked.CompareExchange(ref nextDue, now + options.Value.DurablePurgeInterval.Ticks, due) != due)
+        if (!TakeTurn())
         {
             return;
         }
@@ -66,6 +64,17 @@ public sealed class DurableRetention(IOptions<DurableRetentionOptions> options, 
         {
             logger.LogWarning("Durable history purge failed ({ExceptionType}); the next one tries again.", ex.GetType().Name);
         }
+    }
+
+    /// <summary>
+    /// True for the one caller that finds the interval passed since the last turn taken in this process (the first call
+    /// always); that caller's turn starts the next interval.
+    /// </summary>
+    internal bool TakeTurn()
+    {
+        var now = time.GetUtcNow().UtcTicks;
+        var due = Interlocked.Read(ref nextDue);
+        return now >= due && Interlocked.CompareExchange(ref nextDue, now + options.Value.DurablePurgeInterval.Ticks, due) == due;
     }
 }
 

@@ -74,7 +74,7 @@ public sealed class FollowUpHandler(AdminKeyAuthorizer admin, FollowUpIndex inde
                 runtimeStatus = (string?)null,
                 state = purged.Status,
                 durableHistory = "purged",
-                history = lines.Select(h => new { at = h.At, kind = h.Kind, occurrence = h.Occurrence, detail = h.Detail }),
+                history = HistoryJson(lines),
             });
         }
 
@@ -98,7 +98,7 @@ public sealed class FollowUpHandler(AdminKeyAuthorizer admin, FollowUpIndex inde
             next = status?.NextOccurrence,
             nextDue = status?.NextDueUtc,
             result = instance.IsCompleted ? instance.ReadOutputAs<FollowUpResult>() : null,
-            history = history.Select(h => new { at = h.At, kind = h.Kind, occurrence = h.Occurrence, detail = h.Detail }),
+            history = HistoryJson(history),
         });
     }
 
@@ -129,4 +129,8 @@ public sealed class FollowUpHandler(AdminKeyAuthorizer admin, FollowUpIndex inde
 
         return Results.Accepted($"/api/followups/{instanceId}", new { instanceId, cancelling = true });
     }
+
+    /// <summary>A run's history lines as the route shows them.</summary>
+    private static IEnumerable<object> HistoryJson(IEnumerable<FollowUpHistoryEntry> lines) =>
+        lines.Select(h => new { at = h.At, kind = h.Kind, occurrence = h.Occurrence, detail = h.Detail });
 }

@@ -51,8 +51,9 @@ public enum SendOutcome
     PatientUnknown,
 
     /// <summary>
-    /// Now is outside the patient's contact window as it is now (changed since the run was planned): nothing was sent;
-    /// try again at <see cref="SendResult.RetryAtUtc"/>, when it opens.
+    /// The instant the send was planned for (<see cref="SendRequest.AtUtc"/>) is outside the patient's contact window as
+    /// it is now (changed since the run was planned): nothing was sent; try again at <see cref="SendResult.RetryAtUtc"/>,
+    /// when it opens.
     /// </summary>
     OutsideWindow,
 }
