@@ -3,21 +3,26 @@ using System.Text;
 using Azure;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
+using Engagement.Storage;
 using Engagement.Storage.AzureStorage;
 using Microsoft.Extensions.Options;
 
 namespace Engagement.Intake;
 
 /// <summary>
-/// The event log other features read (<c>{prefix}Events</c>): partition = source, row = the event's deterministic id.
-/// A row is written once (a second write of the same event is a no-op) and flagged <c>Routed</c> after the router
-/// took it, so a crash between the two routes it again rather than never.
+/// The log of events the router took (<c>{prefix}Events</c>): partition = source, row = the event's deterministic id,
+/// written once, after routing. Routing is idempotent (deterministic instance ids), so a crash between routing and
+/// recording routes the event again when its inbox row is processed again, rather than never. Rows written by earlier
+/// versions, which recorded first and flagged <c>Routed</c> afterwards, may still say <c>Routed = false</c>.
 /// </summary>
 public sealed class EventJournal
 {
     private const int InlineLimit = 60 * 1024;
+    private const int MaxTransaction = 100;
+    private const int MaxTransactionBytes = 3 * 1024 * 1024; // the service's limit is 4 MiB per transaction
     private readonly TableClient table;
     private readonly BlobContainerClient container;
+    private readonly GroupCommit<TableEntity, bool> records;
     private volatile bool ready;
 
     public EventJournal(StorageClients storage, IOptions<IntakeOptions> options)
@@ -26,16 +31,30 @@ public sealed class EventJournal
         ArgumentNullException.ThrowIfNull(options);
         table = storage.Tables.GetTableClient(options.Value.EventsTable);
         container = storage.Blobs.GetBlobContainerClient(options.Value.ContainerName);
+        records = new(WriteAsync, TakeAsMuchAsFits);
     }
 
     public string TableName => table.Name;
 
     /// <summary>
-    /// Writes the event unless present. Answers the row's ETag when the event still has to be routed (pass it to
-    /// <see cref="MarkRoutedAsync"/>), null when it was routed already. The insert comes first: a new event — the
-    /// usual case — costs one storage call, a repeated one two.
+    /// True when the event was recorded routed before. Ask before routing events a source can hand over again
+    /// (a re-query by <c>_lastUpdated</c>); events from a newly stored notification need not ask.
     /// </summary>
-    public async Task<ETag?> RecordAsync(ClinicalEvent e, DateTimeOffset at, CancellationToken cancellationToken)
+    public async Task<bool> IsRoutedAsync(ClinicalEvent e, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        await EnsureAsync(cancellationToken);
+        var row = await table.GetEntityIfExistsAsync<TableEntity>(e.Source, e.EventId, ["Routed"], cancellationToken);
+        return row.HasValue && row.Value!.GetBoolean("Routed") == true;
+    }
+
+    /// <summary>
+    /// Records an event the router has taken. True for the one call that recorded it (two processors can route the
+    /// same event at once, and only one of them counts it as processed); false when it was recorded before. Records of
+    /// one source that meet in this process go out together, as one entity-group transaction: one storage call for
+    /// all of them.
+    /// </summary>
+    public async Task<bool> RecordRoutedAsync(ClinicalEvent e, DateTimeOffset at, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(e);
         await EnsureAsync(cancellationToken);
@@ -50,7 +69,7 @@ public sealed class EventJournal
             ["EventNumber"] = e.EventNumber,
             ["Timestamp"] = e.Timestamp,
             ["RecordedAt"] = at,
-            ["Routed"] = false,
+            ["Routed"] = true,
         };
         if (e.ResourceJson is { } json)
         {
@@ -69,47 +88,114 @@ public sealed class EventJournal
             }
         }
 
-        try
+        return await records.SubmitAsync(e.Source, entity, cancellationToken);
+    }
+
+    /// <summary>Up to 100 rows and 3 MiB, in arrival order.</summary>
+    private static int TakeAsMuchAsFits(IReadOnlyList<TableEntity> waiting)
+    {
+        var count = 0;
+        var bytes = 0;
+        foreach (var entity in waiting)
         {
-            var added = await table.AddEntityAsync(entity, cancellationToken);
-            return added.Headers.ETag ?? ETag.All;
+            bytes += 1024 + (entity.TryGetValue("Resource", out var value) && value is byte[] resource ? resource.Length : 0);
+            if (count == MaxTransaction || (count > 0 && bytes > MaxTransactionBytes))
+            {
+                break;
+            }
+
+            count++;
         }
-        catch (RequestFailedException ex) when (ex.Status == (int)HttpStatusCode.Conflict)
-        {
-            var existing = await table.GetEntityIfExistsAsync<TableEntity>(e.Source, e.EventId, ["Routed"], cancellationToken);
-            return !existing.HasValue ? ETag.All : existing.Value!.GetBoolean("Routed") == true ? null : existing.Value.ETag;
-        }
+
+        return count;
     }
 
     /// <summary>
-    /// Marks the event routed, given the ETag <see cref="RecordAsync"/> answered. True for the one call that marked it:
-    /// two processors can route the same event at once (routing is idempotent), and only one of them counts it as
-    /// processed.
+    /// Inserts the rows in one transaction. A row that exists fails the whole transaction: it was recorded before (its
+    /// caller gets false) and the others are tried again without it.
     /// </summary>
-    public async Task<bool> MarkRoutedAsync(ClinicalEvent e, ETag recorded, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<GroupCommitOutcome<bool>>> WriteAsync(string source, IReadOnlyList<TableEntity> rows)
     {
-        ArgumentNullException.ThrowIfNull(e);
-        if (await TryMarkRoutedAsync(e, recorded, cancellationToken))
+        var outcomes = new GroupCommitOutcome<bool>[rows.Count];
+        var pending = new List<int>();
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < rows.Count; i++)
         {
-            return true;
+            if (keys.Add(rows[i].RowKey))
+            {
+                pending.Add(i);
+            }
+            else
+            {
+                outcomes[i] = GroupCommitOutcome.Of(false); // the same event twice in this batch: the first records it
+            }
         }
 
-        // Changed since recorded: marked by the other processor, unless it was only written again unrouted.
-        var row = await table.GetEntityIfExistsAsync<TableEntity>(e.Source, e.EventId, ["Routed"], cancellationToken);
-        return row.HasValue && row.Value!.GetBoolean("Routed") != true && await TryMarkRoutedAsync(e, row.Value.ETag, cancellationToken);
+        while (pending.Count > 1)
+        {
+            try
+            {
+                await table.SubmitTransactionAsync(pending.Select(i => new TableTransactionAction(TableTransactionActionType.Add, rows[i])));
+                foreach (var i in pending)
+                {
+                    outcomes[i] = GroupCommitOutcome.Of(true);
+                }
+
+                return outcomes;
+            }
+            catch (TableTransactionFailedException ex) when (ex.Status == (int)HttpStatusCode.Conflict && ex.FailedTransactionActionIndex is { } failed && failed < pending.Count)
+            {
+                var i = pending[failed];
+                outcomes[i] = await ExistingAsync(rows[i]);
+                pending.RemoveAt(failed);
+            }
+            catch (TableTransactionFailedException)
+            {
+                break; // not told which row: one by one, each with its own outcome
+            }
+        }
+
+        foreach (var i in pending)
+        {
+            try
+            {
+                await table.AddEntityAsync(rows[i]);
+                outcomes[i] = GroupCommitOutcome.Of(true);
+            }
+            catch (RequestFailedException ex) when (ex.Status == (int)HttpStatusCode.Conflict)
+            {
+                outcomes[i] = await ExistingAsync(rows[i]);
+            }
+            catch (RequestFailedException ex)
+            {
+                outcomes[i] = GroupCommitOutcome.Failed<bool>(ex);
+            }
+        }
+
+        return outcomes;
     }
 
-    /// <summary>Sets Routed if the row still has <paramref name="etag"/>; false when another writer came first (412).</summary>
-    private async Task<bool> TryMarkRoutedAsync(ClinicalEvent e, ETag etag, CancellationToken cancellationToken)
+    /// <summary>The row exists: recorded before, unless an earlier version left it unrouted — then this call flags it.</summary>
+    private async Task<GroupCommitOutcome<bool>> ExistingAsync(TableEntity row)
     {
         try
         {
-            await table.UpdateEntityAsync(new TableEntity(e.Source, e.EventId) { ["Routed"] = true }, etag, TableUpdateMode.Merge, cancellationToken);
-            return true;
+            var existing = await table.GetEntityIfExistsAsync<TableEntity>(row.PartitionKey, row.RowKey, ["Routed"]);
+            if (!existing.HasValue || existing.Value!.GetBoolean("Routed") == true)
+            {
+                return GroupCommitOutcome.Of(false);
+            }
+
+            await table.UpdateEntityAsync(new TableEntity(row.PartitionKey, row.RowKey) { ["Routed"] = true }, existing.Value.ETag, TableUpdateMode.Merge);
+            return GroupCommitOutcome.Of(true);
         }
         catch (RequestFailedException ex) when (ex.Status == (int)HttpStatusCode.PreconditionFailed)
         {
-            return false;
+            return GroupCommitOutcome.Of(false); // another processor flagged it first
+        }
+        catch (RequestFailedException ex)
+        {
+            return GroupCommitOutcome.Failed<bool>(ex);
         }
     }
 

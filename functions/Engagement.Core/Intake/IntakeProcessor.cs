@@ -13,7 +13,7 @@ namespace Engagement.Intake;
 /// <summary>
 /// Turns one acknowledged inbox row into journaled, routed <see cref="ClinicalEvent"/>s and keeps each subscription's
 /// state gap-free. Idempotent: it may run twice for the same row (queue redelivery, the sweeper, a crash before the
-/// row was marked processed); events are journaled by deterministic id and routed until flagged routed.
+/// row was marked processed); routing is idempotent (deterministic ids), and each event is journaled once it is routed.
 /// </summary>
 public sealed class IntakeProcessor(
     InboxStore inbox,
@@ -262,7 +262,7 @@ public sealed class IntakeProcessor(
 
         var since = (state.LastNotification ?? time.GetUtcNow().AddDays(-1)).AddMinutes(-10);
         var events = await RequeryAsync(context, since, cancellationToken);
-        await JournalAndRouteAsync(events, cancellationToken);
+        await JournalAndRouteAsync(events, cancellationToken, mayRepeat: true);
         var range = new List<long>();
         for (var n = from; n <= to; n++)
         {
@@ -395,7 +395,7 @@ public sealed class IntakeProcessor(
         else
         {
             var since = (previous?.LastNotification ?? item.ReceivedAt.AddDays(-1)).AddMinutes(-1);
-            await JournalAndRouteAsync(await RequeryAsync(context, since, cancellationToken), cancellationToken);
+            await JournalAndRouteAsync(await RequeryAsync(context, since, cancellationToken), cancellationToken, mayRepeat: true);
         }
 
         await states.UpdateAsync(context.Name, PingSubscription, s => s with { Status = "active", LastNotification = item.ReceivedAt }, cancellationToken);
@@ -461,18 +461,24 @@ public sealed class IntakeProcessor(
         }
     }
 
-    private async System.Threading.Tasks.Task JournalAndRouteAsync(IEnumerable<ClinicalEvent> events, CancellationToken cancellationToken)
+    /// <summary>
+    /// Routes each event, then records it in the journal. Events a source can hand over again (<paramref name="mayRepeat"/>:
+    /// a re-query by <c>_lastUpdated</c>) are first looked up, and skipped when routed before.
+    /// </summary>
+    private async System.Threading.Tasks.Task JournalAndRouteAsync(IEnumerable<ClinicalEvent> events, CancellationToken cancellationToken, bool mayRepeat = false)
     {
         var now = time.GetUtcNow();
         foreach (var e in events)
         {
-            if (await journal.RecordAsync(e, now, cancellationToken) is { } recorded)
+            if (mayRepeat && await journal.IsRoutedAsync(e, cancellationToken))
             {
-                await router.RouteAsync(e, cancellationToken);
-                if (await journal.MarkRoutedAsync(e, recorded, cancellationToken))
-                {
-                    EngagementTelemetry.EventsProcessed.Add(1, new KeyValuePair<string, object?>("source", e.Source));
-                }
+                continue;
+            }
+
+            await router.RouteAsync(e, cancellationToken);
+            if (await journal.RecordRoutedAsync(e, now, cancellationToken))
+            {
+                EngagementTelemetry.EventsProcessed.Add(1, new KeyValuePair<string, object?>("source", e.Source));
             }
         }
     }

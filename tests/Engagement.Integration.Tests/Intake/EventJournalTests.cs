@@ -1,0 +1,64 @@
+using Azure.Data.Tables;
+using Engagement.Integration.Tests.Infrastructure;
+using Engagement.Intake;
+using Microsoft.Extensions.Options;
+
+namespace Engagement.Integration.Tests.Intake;
+
+/// <summary>
+/// The event journal records each routed event once: records of one source that meet in a process share one
+/// transaction, a repeat (in the same batch, or recorded before) answers false, and only one of two concurrent
+/// processors counts an event. Rows an earlier version left unrouted are flagged by the next record.
+/// </summary>
+public sealed class EventJournalTests
+{
+    [Fact]
+    public async Task Concurrent_records_count_each_event_once_and_another_instance_sees_them_routed()
+    {
+        var options = Options.Create(new IntakeOptions { StoragePrefix = IntakeFixture.NewPrefix() });
+        var journal = new EventJournal(TestEnvironment.StorageClients(), options);
+        var events = Enumerable.Range(0, 150).Select(i => Event($"e{i:D3}", i == 3 ? new string('x', 70 * 1024) : "{}")).ToList();
+        var submissions = events.Concat(events.Where((_, i) => i % 5 == 0)).OrderBy(_ => Random.Shared.Next()).ToList();
+
+        var recorded = await Task.WhenAll(submissions.Select(e => Task.Run(() => journal.RecordRoutedAsync(e, DateTimeOffset.UtcNow, CancellationToken.None))));
+
+        Assert.Equal(150, recorded.Count(r => r));
+        var other = new EventJournal(TestEnvironment.StorageClients(), options);
+        foreach (var e in events)
+        {
+            Assert.True(await other.IsRoutedAsync(e, CancellationToken.None), e.EventId);
+        }
+
+        Assert.False(await other.IsRoutedAsync(Event("never-routed", "{}"), CancellationToken.None));
+        Assert.False(await other.RecordRoutedAsync(events[0], DateTimeOffset.UtcNow, CancellationToken.None));
+        var rows = await TestEnvironment.StorageClients().Tables.GetTableClient(journal.TableName).QueryAsync<TableEntity>().ToListAsync();
+        Assert.Equal(150, rows.Count);
+        Assert.All(rows, r => Assert.True(r.GetBoolean("Routed")));
+        Assert.Equal("events/ehr1/e003.json", rows.Single(r => r.RowKey == "e003").GetString("ResourceBlob"));
+    }
+
+    [Fact]
+    public async Task A_row_an_earlier_version_left_unrouted_is_flagged_by_one_of_two_concurrent_records()
+    {
+        var options = Options.Create(new IntakeOptions { StoragePrefix = IntakeFixture.NewPrefix() });
+        var tables = TestEnvironment.StorageClients().Tables;
+        var table = tables.GetTableClient(options.Value.StoragePrefix + "Events");
+        await table.CreateIfNotExistsAsync();
+        await table.AddEntityAsync(new TableEntity("ehr1", "legacy") { ["ResourceType"] = "Encounter", ["Routed"] = false });
+        var first = new EventJournal(TestEnvironment.StorageClients(), options);
+        var second = new EventJournal(TestEnvironment.StorageClients(), options);
+        Assert.False(await first.IsRoutedAsync(Event("legacy", "{}"), CancellationToken.None));
+
+        var recorded = await Task.WhenAll(
+            first.RecordRoutedAsync(Event("legacy", "{}"), DateTimeOffset.UtcNow, CancellationToken.None),
+            second.RecordRoutedAsync(Event("legacy", "{}"), DateTimeOffset.UtcNow, CancellationToken.None),
+            second.RecordRoutedAsync(Event("new", "{}"), DateTimeOffset.UtcNow, CancellationToken.None));
+
+        Assert.Equal(1, recorded.Take(2).Count(r => r));
+        Assert.True(recorded[2]);
+        Assert.True(await first.IsRoutedAsync(Event("legacy", "{}"), CancellationToken.None));
+    }
+
+    private static ClinicalEvent Event(string id, string json) =>
+        new(id, "ehr1", "Encounter", id, "1", ClinicalEventKind.Updated, "Subscription/s1", "discharge", null, DateTimeOffset.UtcNow, json);
+}
