@@ -1,10 +1,10 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
 using Engagement.Http;
+using Engagement.Storage;
 using Engagement.Storage.AzureStorage;
 using Hl7.Fhir.Model;
 using Task = System.Threading.Tasks.Task;
@@ -33,7 +33,7 @@ public sealed class TableFhirResourceStore(StorageClients storage, TimeProvider 
 
     private readonly TableClient table = storage.Tables.GetTableClient(TableName);
     private readonly TableClient index = storage.Tables.GetTableClient(IndexTableName);
-    private readonly ConcurrentDictionary<(string Type, string Id), Seen> seen = new();
+    private readonly RecentMap<(string Type, string Id), Seen> seen = new(SeenCapacity);
     private volatile bool ready;
 
     /// <summary>Most rows remembered; beyond that the memory starts over.</summary>
@@ -55,7 +55,7 @@ public sealed class TableFhirResourceStore(StorageClients storage, TimeProvider 
             var retry = attempt < 20 && expected is null;
             try
             {
-                if (seen.TryGetValue(key, out var last) && (expected is null || last.ETag == expected))
+                if (seen.TryGet(key, out var last) && (expected is null || last.ETag == expected))
                 {
                     return await ReplaceAsync(resource, patientId, last.Version + 1, last.ETag, last.PatientId, cancellationToken);
                 }
@@ -78,7 +78,7 @@ public sealed class TableFhirResourceStore(StorageClients storage, TimeProvider 
             }
             catch (RequestFailedException ex) when (ex.Status is (int)HttpStatusCode.PreconditionFailed or (int)HttpStatusCode.NotFound or (int)HttpStatusCode.Conflict)
             {
-                seen.TryRemove(key, out _);
+                seen.Remove(key);
                 if (!retry)
                 {
                     throw;
@@ -113,12 +113,7 @@ public sealed class TableFhirResourceStore(StorageClients storage, TimeProvider 
 
     private void Remember((string Type, string Id) key, Seen row)
     {
-        if (seen.Count >= SeenCapacity)
-        {
-            seen.Clear();
-        }
-
-        seen[key] = row;
+        seen.Set(key, row);
     }
 
     /// <summary>Remembers a row read from the table (a read may select only Version and Patient).</summary>
@@ -126,7 +121,7 @@ public sealed class TableFhirResourceStore(StorageClients storage, TimeProvider 
         Remember((resourceType, id), new Seen(row.GetInt32("Version") ?? 1, row.ETag, row.GetString("Patient")));
 
     public Task<bool> ExistsAsync(string resourceType, string id, CancellationToken cancellationToken) =>
-        seen.ContainsKey((resourceType, id)) ? Task.FromResult(true) : ExistsInTableAsync(resourceType, id, cancellationToken);
+        seen.Contains((resourceType, id)) ? Task.FromResult(true) : ExistsInTableAsync(resourceType, id, cancellationToken);
 
     private async Task<bool> ExistsInTableAsync(string resourceType, string id, CancellationToken cancellationToken)
     {

@@ -1,10 +1,10 @@
-using System.Collections.Concurrent;
 using System.Net;
 using Azure;
 using Azure.Data.Tables;
 using Engagement.FollowUp;
 using Engagement.Intake;
 using Engagement.Preferences;
+using Engagement.Storage;
 using Engagement.Storage.AzureStorage;
 using Microsoft.Extensions.Options;
 
@@ -42,7 +42,11 @@ public sealed class WriteBackStore(StorageClients storage, SourceRegistry source
     private static readonly TimeSpan SourcesCacheLifetime = TimeSpan.FromMinutes(1);
 
     private readonly TableClient table = storage.Tables.GetTableClient(options.Value.TableName);
-    private readonly ConcurrentDictionary<string, (string[] Sources, DateTimeOffset Until)> sourcesCache = new(StringComparer.Ordinal);
+    private readonly RecentMap<string, (string[] Sources, DateTimeOffset Until)> sourcesCache = new(50_000, StringComparer.Ordinal);
+
+    // Patient-source rows this process has written: each is written once, then kept (never deleted), so an event of a
+    // patient already recorded costs no storage call.
+    private readonly RecentMap<string, bool> recordedSources = new(100_000, StringComparer.Ordinal);
     private volatile bool created;
 
     /// <summary>
@@ -58,21 +62,24 @@ public sealed class WriteBackStore(StorageClients storage, SourceRegistry source
         }
 
         source = source.ToLowerInvariant();
-        if (sourcesCache.TryGetValue(patientId, out var cached) && cached.Sources.Contains(source, StringComparer.Ordinal))
+        var recorded = patientId + "\n" + source;
+        if (recordedSources.Contains(recorded)
+            || (sourcesCache.TryGet(patientId, out var cached) && cached.Sources.Contains(source, StringComparer.Ordinal)))
         {
             return;
         }
 
         await EnsureTableAsync(cancellationToken);
         await table.UpsertEntityAsync(new TableEntity("patient-" + patientId, source), TableUpdateMode.Merge, cancellationToken);
-        sourcesCache.TryRemove(patientId, out _);
+        sourcesCache.Remove(patientId);
+        recordedSources.Set(recorded, true);
     }
 
     /// <summary>The sources a patient came from (lower case).</summary>
     public async Task<string[]> SourcesOfAsync(string patientId, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        if (sourcesCache.TryGetValue(patientId, out var cached) && cached.Until > now)
+        if (sourcesCache.TryGet(patientId, out var cached) && cached.Until > now)
         {
             return cached.Sources;
         }
@@ -85,7 +92,7 @@ public sealed class WriteBackStore(StorageClients storage, SourceRegistry source
         }
 
         var result = sources.ToArray();
-        sourcesCache[patientId] = (result, now + SourcesCacheLifetime);
+        sourcesCache.Set(patientId, (result, now + SourcesCacheLifetime));
         return result;
     }
 

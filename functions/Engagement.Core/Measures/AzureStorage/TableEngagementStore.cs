@@ -42,7 +42,7 @@ public sealed class TableEngagementStore : IEngagementRecorder
     /// </summary>
     private const int MaxRaceAttempts = 100;
     private readonly TableClient table;
-    private readonly ConcurrentDictionary<string, RunCohort> runs = new(StringComparer.Ordinal);
+    private readonly RecentMap<string, RunCohort> runs = new(MaxRemembered, StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, CachedRow> aggregates = new(StringComparer.Ordinal);
     private readonly GroupCommit<EngagementEvent, bool> eventCommits;
     private readonly GroupCommit<ScoreChange, bool> scoreCommits;
@@ -55,7 +55,7 @@ public sealed class TableEngagementStore : IEngagementRecorder
     /// The follow-up's send step records its run's <c>engaged</c> event at every send (counted once). Bounded: cleared
     /// when it grows past <see cref="MaxRemembered"/>, after which a repeat falls back to the table's own de-duplication.
     /// </summary>
-    private readonly ConcurrentDictionary<string, bool> remembered = new(StringComparer.Ordinal);
+    private readonly RecentMap<string, bool> remembered = new(MaxRemembered, StringComparer.Ordinal);
     private volatile bool created;
 
     public TableEngagementStore(StorageClients storage, IOptions<MeasuresOptions> options)
@@ -72,7 +72,7 @@ public sealed class TableEngagementStore : IEngagementRecorder
     {
         ArgumentNullException.ThrowIfNull(cohort);
         await EnsureTableAsync(cancellationToken);
-        if (runs.TryGetValue(instanceId, out var known) && known == cohort)
+        if (runs.TryGet(instanceId, out var known) && known == cohort)
         {
             return;
         }
@@ -84,7 +84,7 @@ public sealed class TableEngagementStore : IEngagementRecorder
             ["Language"] = cohort.Language,
             ["Channel"] = cohort.Channel,
         }, TableUpdateMode.Replace, cancellationToken);
-        runs[instanceId] = cohort;
+        runs.Set(instanceId, cohort);
     }
 
     public async Task<bool> RecordAsync(EngagementEvent engagementEvent, CancellationToken cancellationToken)
@@ -135,7 +135,7 @@ public sealed class TableEngagementStore : IEngagementRecorder
     private async Task<bool> SubmitAsync(EngagementEvent e, CancellationToken cancellationToken)
     {
         var partition = Partition(e.OccurredAt, e.Protocol!);
-        if (remembered.ContainsKey(Memo(partition, e.Id)))
+        if (remembered.Contains(Memo(partition, e.Id)))
         {
             return false; // recorded before by this process
         }
@@ -174,7 +174,7 @@ public sealed class TableEngagementStore : IEngagementRecorder
         var ids = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < events.Count; i++)
         {
-            if (remembered.ContainsKey(Memo(partition, events[i].Id)) || !ids.Add(events[i].Id))
+            if (remembered.Contains(Memo(partition, events[i].Id)) || !ids.Add(events[i].Id))
             {
                 outcomes[i] = GroupCommitOutcome.Of(false); // recorded before, or repeated in this batch
             }
@@ -382,12 +382,7 @@ public sealed class TableEngagementStore : IEngagementRecorder
 
     private void Remember(string memo)
     {
-        if (remembered.Count >= MaxRemembered)
-        {
-            remembered.Clear();
-        }
-
-        remembered[memo] = true;
+        remembered.Set(memo, true);
     }
 
     /// <summary>
@@ -584,14 +579,14 @@ public sealed class TableEngagementStore : IEngagementRecorder
         RunCohort? run = null;
         if (e.InstanceId is { } instanceId && (e.Protocol is null || e.AgeBand is null || e.Language is null || e.Channel is null))
         {
-            if (!runs.TryGetValue(instanceId, out run))
+            if (!runs.TryGet(instanceId, out run))
             {
                 var row = await table.GetEntityIfExistsAsync<TableEntity>("run", Key(instanceId), cancellationToken: cancellationToken);
                 if (row.HasValue)
                 {
                     run = new RunCohort(row.Value!.GetString("Protocol") ?? None, row.Value.GetString("AgeBand") ?? Cohorts.Unknown,
                         row.Value.GetString("Language") ?? Cohorts.Unknown, row.Value.GetString("Channel") ?? Cohorts.Unknown);
-                    runs[instanceId] = run;
+                    runs.Set(instanceId, run);
                 }
             }
         }
