@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load for the intake accept path vs the floor (one table insert per request), same host, same Azurite, same run.
-# Each block starts a fresh in-memory Azurite and a fresh host: the rows a block leaves (a closed loop stores ~100,000)
-# grow Azurite's heap, and its garbage collector then stalls the next block's requests, floor and intake alike.
+# Each block starts a fresh in-memory Azurite and a fresh host: with the rows an earlier block left (a closed loop
+# stores ~100,000) in its memory, Azurite stalled the next block's requests, floor and intake alike.
 # Usage: scripts/load-intake.sh [SECONDS] [RATE] [WARMUP]     (loopback only; stops everything it started)
 # WARMUP (default 20) seconds at RATE precede every measured phase, unreported: a fresh host spends its first ~20 s
 # compiling (JIT) on these 2 cores, which is start-up, not the accept path.
