@@ -12,6 +12,8 @@ namespace Engagement.Integration.Tests.Intake;
 /// </summary>
 public sealed class EventJournalTests
 {
+    private static readonly DateTimeOffset At = new(2026, 12, 7, 8, 0, 0, TimeSpan.Zero);
+
     [Fact]
     public async Task Concurrent_records_count_each_event_once_and_another_instance_sees_them_routed()
     {
@@ -20,7 +22,7 @@ public sealed class EventJournalTests
         var events = Enumerable.Range(0, 150).Select(i => Event($"e{i:D3}", i == 3 ? new string('x', 70 * 1024) : "{}")).ToList();
         var submissions = events.Concat(events.Where((_, i) => i % 5 == 0)).OrderBy(_ => Random.Shared.Next()).ToList();
 
-        var recorded = await Task.WhenAll(submissions.Select(e => Task.Run(() => journal.RecordRoutedAsync(e, DateTimeOffset.UtcNow, CancellationToken.None))));
+        var recorded = await Task.WhenAll(submissions.Select(e => Task.Run(() => journal.RecordRoutedAsync(e, At, CancellationToken.None))));
 
         Assert.Equal(150, recorded.Count(r => r));
         var other = new EventJournal(TestEnvironment.StorageClients(), options);
@@ -30,7 +32,7 @@ public sealed class EventJournalTests
         }
 
         Assert.False(await other.IsRoutedAsync(Event("never-routed", "{}"), CancellationToken.None));
-        Assert.False(await other.RecordRoutedAsync(events[0], DateTimeOffset.UtcNow, CancellationToken.None));
+        Assert.False(await other.RecordRoutedAsync(events[0], At, CancellationToken.None));
         var rows = await TestEnvironment.StorageClients().Tables.GetTableClient(journal.TableName).QueryAsync<TableEntity>().ToListAsync();
         Assert.Equal(150, rows.Count);
         Assert.All(rows, r => Assert.True(r.GetBoolean("Routed")));
@@ -50,9 +52,9 @@ public sealed class EventJournalTests
         Assert.False(await first.IsRoutedAsync(Event("legacy", "{}"), CancellationToken.None));
 
         var recorded = await Task.WhenAll(
-            first.RecordRoutedAsync(Event("legacy", "{}"), DateTimeOffset.UtcNow, CancellationToken.None),
-            second.RecordRoutedAsync(Event("legacy", "{}"), DateTimeOffset.UtcNow, CancellationToken.None),
-            second.RecordRoutedAsync(Event("new", "{}"), DateTimeOffset.UtcNow, CancellationToken.None));
+            first.RecordRoutedAsync(Event("legacy", "{}"), At, CancellationToken.None),
+            second.RecordRoutedAsync(Event("legacy", "{}"), At, CancellationToken.None),
+            second.RecordRoutedAsync(Event("new", "{}"), At, CancellationToken.None));
 
         Assert.Equal(1, recorded.Take(2).Count(r => r));
         Assert.True(recorded[2]);
@@ -60,5 +62,5 @@ public sealed class EventJournalTests
     }
 
     private static ClinicalEvent Event(string id, string json) =>
-        new(id, "ehr1", "Encounter", id, "1", ClinicalEventKind.Updated, "Subscription/s1", "discharge", null, DateTimeOffset.UtcNow, json);
+        new(id, "ehr1", "Encounter", id, "1", ClinicalEventKind.Updated, "Subscription/s1", "discharge", null, At, json);
 }

@@ -25,7 +25,7 @@ public sealed class IntakeQueueWakeTests
 
         string[] keys = ["k1", "k2", "k3", "k4"];
         var rows = keys.ToDictionary(k => k, k => InboxStore.AsStored(
-            new InboxItem("ehr1", k, InboxKinds.Notification, DateTimeOffset.UtcNow, false, null, null, null, null, null, null), [1, 2, 3]));
+            new InboxItem("ehr1", k, InboxKinds.Notification, new DateTimeOffset(2026, 12, 7, 8, 0, 0, TimeSpan.Zero), false, null, null, null, null, null, null), [1, 2, 3]));
         foreach (var key in keys)
         {
             queue.Post(new IntakeWorkItem("ehr1", key, Row: rows[key]));
