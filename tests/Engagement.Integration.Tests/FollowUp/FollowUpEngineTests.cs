@@ -17,12 +17,12 @@ public sealed class FollowUpEngineTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await harness.DisposeAsync();
 
-    private async Task<(string PatientId, string InstanceId)> DischargeAsync(string language = "en", string? phone = "+15555550123")
+    private async Task<(string PatientId, string InstanceId)> DischargeAsync(string language = "en", string? phone = "+15555550123", double dischargeInSeconds = 3)
     {
         var patientId = FollowUpHarness.NewId("pat");
         await harness.Store.PutAsync(FollowUpHarness.Patient(patientId, language, phone), patientId, default);
         // Discharged a few (protocol) days from now: on a loaded machine, planning must not find day 2 already over.
-        var encounter = FollowUpHarness.InpatientDischarge(FollowUpHarness.NewId("enc"), patientId, DateTimeOffset.UtcNow.AddSeconds(3));
+        var encounter = FollowUpHarness.InpatientDischarge(FollowUpHarness.NewId("enc"), patientId, DateTimeOffset.UtcNow.AddSeconds(dischargeInSeconds));
         var started = await harness.Starter.OnResourceChangedAsync(harness.Client, "ehr1", encounter, null, DateTimeOffset.UtcNow, default);
         return (patientId, Assert.Single(started));
     }
@@ -60,7 +60,10 @@ public sealed class FollowUpEngineTests : IAsyncLifetime
     [Fact]
     public async Task A_contact_window_changed_after_planning_defers_the_next_send_to_its_opening_and_moves_later_waits_with_it()
     {
-        var (patientId, instanceId) = await DischargeAsync();
+        // The window must change between planning and the first send. At the default 3 s, a loaded machine (./test at
+        // 09:50Z) took so long to start the run and read its status that the check-in had gone out before the change,
+        // and the next activity was deferred instead; 12 s leave the test that long to store the change.
+        var (patientId, instanceId) = await DischargeAsync(dischargeInSeconds: 12);
         var planned = (await harness.WaitForStateAsync(instanceId, s => s is { State: "waiting", NextDueUtc: not null })).ReadCustomStatusAs<FollowUpStatus>()!;
 
         // The patient now wants to be reached only in a window that leaves out the planned send's local time (days land on
