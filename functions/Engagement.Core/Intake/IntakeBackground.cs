@@ -72,7 +72,7 @@ public sealed class IntakeQueueListener(IntakeQueue queue, IntakeProcessor proce
                 idle = messages.Length > 0 ? TimeSpan.FromMilliseconds(50) : TimeSpan.FromMilliseconds(Math.Min(idle.TotalMilliseconds * 2, 1000));
                 await Parallel.ForEachAsync(messages, stoppingToken, async (message, ct) =>
                 {
-                    var items = IntakeWorkItem.ParseMany(message.Body);
+                    var items = IntakeWorkItem.ParseMany(message.Body, message.DequeueCount);
                     await slots.WaitAsync(ct);
                     try
                     {

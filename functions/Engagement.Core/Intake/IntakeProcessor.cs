@@ -70,7 +70,7 @@ public sealed class IntakeProcessor(
             ?? throw new InvalidOperationException($"Source '{item.Source}' is no longer configured; inbox row {item.Key} stays pending.");
         var body = await inbox.ReadBodyAsync(item, cancellationToken);
         using var client = await fhirClients.CreateAsync(item.Source, source, cancellationToken);
-        var context = new Context(item.Source, source, client);
+        var context = new Context(item.Source, source, client, work.MayBeRerun);
         switch (item.Kind)
         {
             case InboxKinds.Notification:
@@ -125,7 +125,7 @@ public sealed class IntakeProcessor(
                 unresolved.AddRange(withoutFocus.Select(w => w.Number).Where(n => fetched.All(f => f.EventNumber != n)));
             }
 
-            await JournalAndRouteAsync(events, cancellationToken);
+            await JournalAndRouteAsync(events, cancellationToken, mayRepeat: context.MayBeRerun);
         }
 
         TimeSpan? period = null;
@@ -167,7 +167,7 @@ public sealed class IntakeProcessor(
             foreach (var state in (await states.ListAsync(name, cancellationToken)).Where(s => s.HasOverdueMissing(now, grace)))
             {
                 using var client = await fhirClients.CreateAsync(name, source, cancellationToken);
-                await DeclareAndRecoverAsync(new Context(name, source, client), state, now, retryDeclared: true, cancellationToken);
+                await DeclareAndRecoverAsync(new Context(name, source, client, MayBeRerun: true), state, now, retryDeclared: true, cancellationToken);
                 handled++;
             }
         }
@@ -212,7 +212,7 @@ public sealed class IntakeProcessor(
             try
             {
                 var events = await EventsFromSourceAsync(context, state.Subscription, subscriptionId, from, to, cancellationToken);
-                await JournalAndRouteAsync(events, cancellationToken);
+                await JournalAndRouteAsync(events, cancellationToken, mayRepeat: context.MayBeRerun);
                 obtained = [.. events.Select(e => e.EventNumber).OfType<long>()];
                 logger.LogInformation("Recovered events {From}-{To} of {Subscription} at {Source} through $events: {Count}", from, to, state.Subscription, context.Name, obtained.Count);
             }
@@ -380,7 +380,7 @@ public sealed class IntakeProcessor(
         var clinicalEvent = new ClinicalEvent(
             ClinicalEvent.ResourceEventId(context.Name, type, id, version, kind), context.Name, type, id, version, kind,
             null, null, null, item.ReceivedAt, resource is null ? null : FhirJson.Serialize(resource));
-        await JournalAndRouteAsync([clinicalEvent], cancellationToken);
+        await JournalAndRouteAsync([clinicalEvent], cancellationToken, mayRepeat: context.MayBeRerun);
     }
 
     /// <summary>Classic rest-hook ping: re-query the configured criteria for what changed since the last ping.</summary>
@@ -462,8 +462,9 @@ public sealed class IntakeProcessor(
     }
 
     /// <summary>
-    /// Routes each event, then records it in the journal. Events a source can hand over again (<paramref name="mayRepeat"/>:
-    /// a re-query by <c>_lastUpdated</c>) are first looked up, and skipped when routed before.
+    /// Routes each event, then records it in the journal. Events that may have been routed before (<paramref name="mayRepeat"/>:
+    /// a re-query by <c>_lastUpdated</c>, or any event of a row that may be a rerun) are first looked up, and skipped when
+    /// routed before: a rerun must not route an older version of a resource over a newer one routed since.
     /// </summary>
     private async System.Threading.Tasks.Task JournalAndRouteAsync(IEnumerable<ClinicalEvent> events, CancellationToken cancellationToken, bool mayRepeat = false)
     {
@@ -483,5 +484,6 @@ public sealed class IntakeProcessor(
         }
     }
 
-    private sealed record Context(string Name, SourceOptions Source, FhirClient? Client);
+    /// <param name="MayBeRerun">The row may have been routed before (<see cref="IntakeWorkItem.MayBeRerun"/>).</param>
+    private sealed record Context(string Name, SourceOptions Source, FhirClient? Client, bool MayBeRerun);
 }

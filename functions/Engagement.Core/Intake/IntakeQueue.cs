@@ -13,20 +13,36 @@ namespace Engagement.Intake;
 /// The work item on the intake queue: which inbox row to process, and the W3C traceparent of the request that
 /// stored it (telemetry only; null for rows the sweeper finds). <paramref name="Row"/> is the row as this process
 /// stored it, carried only by the in-memory hand-off (never serialized), so the processor need not read it back.
+/// <paramref name="FirstDelivery"/> (never serialized): the item came from a queue message delivered for the first time.
 /// </summary>
-public sealed record IntakeWorkItem(string Source, string Key, string? TraceParent = null, [property: System.Text.Json.Serialization.JsonIgnore] InboxItem? Row = null)
+public sealed record IntakeWorkItem(
+    string Source,
+    string Key,
+    string? TraceParent = null,
+    [property: System.Text.Json.Serialization.JsonIgnore] InboxItem? Row = null,
+    [property: System.Text.Json.Serialization.JsonIgnore] bool FirstDelivery = false)
 {
+    /// <summary>
+    /// Whether an earlier run may have routed and journaled this row's events without marking it processed (a crash
+    /// in between): true unless the item is this process's own hand-off or a queue message's first delivery. The
+    /// processor then looks each event up before routing it, so a rerun does not route an older version again.
+    /// </summary>
+    public bool MayBeRerun => Row is null && !FirstDelivery;
+
     public BinaryData ToBinaryData() => BinaryData.FromObjectAsJson(this);
 
-    /// <summary>The items of a queue message: a JSON array of work items (or one object). Unreadable messages yield none.</summary>
-    public static IReadOnlyList<IntakeWorkItem> ParseMany(BinaryData data)
+    /// <summary>
+    /// The items of a queue message: a JSON array of work items (or one object). Unreadable messages yield none.
+    /// <paramref name="dequeueCount"/> is the message's delivery count (1 the first time; 0 when unknown, taken as a rerun).
+    /// </summary>
+    public static IReadOnlyList<IntakeWorkItem> ParseMany(BinaryData data, long dequeueCount = 0)
     {
         ArgumentNullException.ThrowIfNull(data);
         try
         {
             var text = data.ToString().TrimStart();
             var items = text.StartsWith('[') ? data.ToObjectFromJson<IntakeWorkItem[]>() ?? [] : [data.ToObjectFromJson<IntakeWorkItem>()!];
-            return [.. items.Where(i => i is { Source.Length: > 0, Key.Length: > 0 })];
+            return [.. items.Where(i => i is { Source.Length: > 0, Key.Length: > 0 }).Select(i => i with { FirstDelivery = dequeueCount == 1 })];
         }
         catch (JsonException)
         {

@@ -24,7 +24,18 @@ public sealed class IntakeQueueFunctions(IntakeProcessor processor, DurableReten
         ArgumentNullException.ThrowIfNull(context);
         // Routing starts follow-up orchestrations: it uses this invocation's durable client.
         using var _ = InvocationDurableClientAccessor.Use(client);
-        await IntakeProcessor.ProcessAllAsync(processor, IntakeWorkItem.ParseMany(BinaryData.FromString(message)), context.CancellationToken);
+        var items = IntakeWorkItem.ParseMany(BinaryData.FromString(message), DequeueCount(context.BindingContext.BindingData));
+        await IntakeProcessor.ProcessAllAsync(processor, items, context.CancellationToken);
         await retention.RunIfDueAsync(client, context.CancellationToken);
+    }
+
+    /// <summary>The queue trigger's <c>DequeueCount</c> binding data (1 on the first delivery); 0 when absent or unreadable.</summary>
+    public static long DequeueCount(IReadOnlyDictionary<string, object?> bindingData)
+    {
+        ArgumentNullException.ThrowIfNull(bindingData);
+        return bindingData.TryGetValue("DequeueCount", out var value)
+            && long.TryParse(Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var count)
+            ? count
+            : 0;
     }
 }

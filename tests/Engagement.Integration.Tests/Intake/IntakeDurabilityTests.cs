@@ -1,4 +1,5 @@
 using System.Net;
+using Azure;
 using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using Engagement.Integration.Tests.Infrastructure;
@@ -45,6 +46,55 @@ public sealed class IntakeDurabilityTests
         Assert.Equal("enc-1001", rows[0].GetString("ResourceId"));
         // The queue message was cleared: the sweeper found the inbox row.
         await Poll.UntilAsync(() => Task.FromResult(host.Output.Any(line => line.Contains("Sweeper processed 1 inbox rows", StringComparison.Ordinal))), found => found, TimeSpan.FromSeconds(10), "the sweeper's log line");
+    }
+
+    [Fact]
+    public async Task A_row_rerun_after_a_crash_between_routing_and_marking_it_processed_does_not_store_an_older_Patient_again()
+    {
+        const string Secret = "rerun-inbound-secret";
+        var settings = EhrSide.FollowUpHostSettings(Secret);
+        settings["Engagement__Intake__SweepInterval"] = "00:00:01";
+        settings["Engagement__Intake__RedriveAfter"] = "00:00:02";
+        await using var host = new StandaloneHost(settings);
+        await host.StartAsync();
+        var inbox = IntakeFixture.Table(host.Settings["Engagement__Intake__StoragePrefix"]!, "Inbox");
+        var resources = new TableClient(TestEnvironment.StorageConnectionString, "FhirResources");
+        var patientId = FollowUp.FollowUpHarness.NewId("pat");
+
+        async Task<List<TableEntity>> RowsAsync() =>
+            [.. (await inbox.QueryAsync<TableEntity>(e => e.PartitionKey == "ehr1").ToListAsync())
+                .Where(r => r.GetString("ResourceId") == patientId)
+                .OrderBy(r => r.GetDateTimeOffset("ReceivedAt"))];
+
+        async Task<List<TableEntity>> ProcessedAsync(int count) =>
+            await Poll.UntilAsync(RowsAsync, r => r.Count == count && r.All(e => e.GetString("Status") == "Processed"), TimeSpan.FromSeconds(60), $"{count} Patient rows processed");
+
+        // The EHR sends the Patient, then a newer version of it; both are processed in turn.
+        var v1 = FollowUp.FollowUpHarness.Patient(patientId, "en");
+        v1.Meta = new Hl7.Fhir.Model.Meta { VersionId = "1" };
+        await EhrSide.PutAsync(host, "ehr1", Secret, v1);
+        await ProcessedAsync(1);
+        var v2 = FollowUp.FollowUpHarness.Patient(patientId, "es");
+        v2.Meta = new Hl7.Fhir.Model.Meta { VersionId = "2" };
+        await EhrSide.PutAsync(host, "ehr1", Secret, v2);
+        var rows = await ProcessedAsync(2);
+        var before = (await resources.GetEntityAsync<TableEntity>("Patient", patientId)).Value;
+        Assert.Equal(2, before.GetInt32("Version"));
+        Assert.Contains("\"es\"", before.GetString("Json"), StringComparison.Ordinal);
+
+        // A crash after the first row's event was routed and journaled, before the row was marked processed: the row
+        // is pending again, and the sweeper (no queue message, no hand-off) runs it a second time.
+        var first = rows[0];
+        await inbox.UpdateEntityAsync(new TableEntity(first.PartitionKey, first.RowKey) { ["Status"] = "Pending" }, ETag.All, TableUpdateMode.Merge);
+        await Poll.UntilAsync(
+            async () => (await inbox.GetEntityAsync<TableEntity>(first.PartitionKey, first.RowKey)).Value.GetString("Status"),
+            status => status == "Processed", TimeSpan.FromSeconds(60), "the sweeper to run the row again");
+
+        // The rerun found its event routed and skipped it: the newer Patient stands, not rewritten.
+        var after = (await resources.GetEntityAsync<TableEntity>("Patient", patientId)).Value;
+        Assert.Equal(2, after.GetInt32("Version"));
+        Assert.Contains("\"es\"", after.GetString("Json"), StringComparison.Ordinal);
+        Assert.DoesNotContain("\"en\"", after.GetString("Json"), StringComparison.Ordinal);
     }
 
     [Fact]

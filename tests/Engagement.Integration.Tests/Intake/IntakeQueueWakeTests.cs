@@ -50,6 +50,15 @@ public sealed class IntakeQueueWakeTests
         Assert.Equal(["k3", "k4"], IntakeWorkItem.ParseMany(sent).Select(i => i.Key));
         Assert.DoesNotContain("InlineBody", sent.ToString(), StringComparison.Ordinal);
         Assert.All(IntakeWorkItem.ParseMany(sent), i => Assert.Null(i.Row));
+
+        // What the processor may take as a first run: its own hand-off, or a queue message's first delivery. Anything
+        // else (a redelivered message, an unknown count, the sweeper's items) may have been routed before.
+        Assert.False(first.MayBeRerun);
+        Assert.All(IntakeWorkItem.ParseMany(sent, dequeueCount: 1), i => Assert.False(i.MayBeRerun));
+        Assert.All(IntakeWorkItem.ParseMany(sent, dequeueCount: 2), i => Assert.True(i.MayBeRerun));
+        Assert.All(IntakeWorkItem.ParseMany(sent), i => Assert.True(i.MayBeRerun));
+        Assert.True(new IntakeWorkItem("ehr1", "k9").MayBeRerun);
+        Assert.DoesNotContain("FirstDelivery", IntakeWorkItem.ParseMany(sent, dequeueCount: 1)[0].ToBinaryData().ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
