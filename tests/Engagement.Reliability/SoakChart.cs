@@ -21,15 +21,21 @@ public sealed record SoakSample(
     long DurableControl,
     int Responses201,
     double LoadAverage,
-    double AzuriteRssMb)
+    double AzuriteRssMb,
+    double LagP99Ms = double.NaN,
+    ClientHealth? Client = null)
 {
-    public const string CsvHeader = "seconds,rss_mb,accepted,not_accepted,p50_ms,p99_ms,max_ms,intake_queue_messages,inbox_pending,outbox_pending,durable_workitems,durable_control,responses_201,load_avg_1m,azurite_rss_mb";
+    public const string CsvHeader = "seconds,rss_mb,accepted,not_accepted,p50_ms,p99_ms,max_ms,intake_queue_messages,inbox_pending,outbox_pending,durable_workitems,durable_control,responses_201,load_avg_1m,azurite_rss_mb,client_lag_p99_ms,client_gc_pause_ms,client_gen2,client_threads,client_queued";
 
     public string ToCsv() => string.Join(',', new object?[]
     {
-        Seconds, RssMb, Accepted, NotAccepted, P50Ms, P99Ms, MaxMs, IntakeQueue, InboxPending, OutboxPending, DurableWorkItems, DurableControl, Responses201, LoadAverage, AzuriteRssMb,
+        Seconds, RssMb, Accepted, NotAccepted, P50Ms, P99Ms, MaxMs, IntakeQueue, InboxPending, OutboxPending, DurableWorkItems, DurableControl, Responses201, LoadAverage, AzuriteRssMb, LagP99Ms,
+        Client?.GcPauseMs, Client?.Gen2Collections, Client?.Threads, Client?.QueuedWorkItems,
     }.Select(v => v is double d ? d.ToString("0.#", CultureInfo.InvariantCulture) : Convert.ToString(v, CultureInfo.InvariantCulture)));
 }
+
+/// <summary>The load client's (the test process's) own health in a sample interval.</summary>
+public sealed record ClientHealth(double GcPauseMs, int Gen2Collections, int Threads, long QueuedWorkItems);
 
 /// <summary>
 /// The soak's plot: three panels (host RSS; accept latency p50/p99 per interval; backlog) drawn as inline SVG in an

@@ -41,6 +41,12 @@ public sealed class SoakTests
     [Fact]
     public async Task Steady_notifications_with_responses_flowing_lose_nothing_leave_no_backlog_and_keep_the_host_healthy()
     {
+        // The load client must not be what stalls. Its thread pool starts at one thread per core, and the test platform
+        // keeps two of them blocked (its message loop polls a socket, the xUnit runner waits); under load the pool then
+        // ran out and added threads only every half second or so, and requests went out up to a second late — 0.5–1 s
+        // "accept latency" every 10–20 s that the host never saw (2026-12-07: the client's own lag was the whole of it).
+        ThreadPool.GetMinThreads(out var minWorkers, out var minIo);
+        ThreadPool.SetMinThreads(Math.Max(minWorkers, 64), Math.Max(minIo, 64));
         var seconds = Setting("ENGAGEMENT_SOAK_SECONDS", ReliabilityRun.IsLong ? 1800 : 75);
         var rate = Setting("ENGAGEMENT_SOAK_RATE", 50);
         var dischargeEvery = (int)Setting("ENGAGEMENT_SOAK_DISCHARGE_EVERY", 20);
@@ -97,6 +103,10 @@ public sealed class SoakTests
         long encounterEvents = 0, patientEvents = 0, dischargeCount = 0, inflight = 0;
         var gate = new Lock();
         var interval = new List<double>();
+        // The load client's own lag: from a request's scheduled start to the moment it is begun. Latency is measured from
+        // the scheduled start (an open loop), so a stall of this process counts in it; the lag tells the two apart.
+        var intervalLag = new List<double>();
+        var allLag = new List<(double At, double Ms)>();
         var intervalNotOk = 0;
         var all = new List<(double At, double Ms)>();
         var answers = new ConcurrentDictionary<string, int>();
@@ -153,6 +163,13 @@ public sealed class SoakTests
         {
             try
             {
+                var lag = Stopwatch.GetElapsedTime(scheduled).TotalMilliseconds;
+                lock (gate)
+                {
+                    intervalLag.Add(lag);
+                    allLag.Add((Stopwatch.GetElapsedTime(loadStart, scheduled).TotalSeconds, lag));
+                }
+
                 var (body, patient) = Next(i);
                 var status = await PostAsync(body);
                 var ms = Stopwatch.GetElapsedTime(scheduled).TotalMilliseconds;
@@ -316,6 +333,8 @@ public sealed class SoakTests
         {
             var k = 0;
             long? inbox = null, outbox = null;
+            var pauseBefore = GC.GetTotalPauseDuration();
+            var gen2Before = GC.CollectionCount(2);
             while (!stopSampling.IsCancellationRequested)
             {
                 try
@@ -326,11 +345,13 @@ public sealed class SoakTests
                 {
                 }
 
-                double[] latencies;
+                double[] latencies, lags;
                 int notOk;
                 lock (gate)
                 {
                     latencies = [.. interval];
+                    lags = [.. intervalLag];
+                    intervalLag.Clear();
                     notOk = intervalNotOk;
                     interval.Clear();
                     intervalNotOk = 0;
@@ -348,10 +369,17 @@ public sealed class SoakTests
                 var (workItems, control) = await storage.DurableQueuesAsync();
                 var intake = await storage.IntakeQueueAsync();
                 Array.Sort(latencies);
+                Array.Sort(lags);
+                // The load client's own health (this process): GC pause time and gen-2 collections in the interval, the
+                // thread pool's threads and queued work items now.
+                var pause = GC.GetTotalPauseDuration();
+                var gen2 = GC.CollectionCount(2);
+                var client = new ClientHealth((pause - pauseBefore).TotalMilliseconds, gen2 - gen2Before, ThreadPool.ThreadCount, ThreadPool.PendingWorkItemCount);
+                (pauseBefore, gen2Before) = (pause, gen2);
                 var sample = new SoakSample(
                     Math.Round(Now(), 1), RssMb(pid), latencies.Length - notOk, notOk,
                     Percentile(latencies, 0.50), Percentile(latencies, 0.99), latencies.Length == 0 ? double.NaN : latencies[^1],
-                    intake, inbox, outbox, workItems, control, Volatile.Read(ref responses201), LoadAverage(), RssMb(azuritePid));
+                    intake, inbox, outbox, workItems, control, Volatile.Read(ref responses201), LoadAverage(), RssMb(azuritePid), Percentile(lags, 0.99), client);
                 lock (samples)
                 {
                     samples.Add(sample);
@@ -453,11 +481,13 @@ public sealed class SoakTests
         var rssLast = Median(last);
         var afterWarmUp = during.Where(s => s.Seconds >= window).ToList();
         var slope = Slope(afterWarmUp.Select(s => (s.Seconds / 60, s.RssMb)).ToList());
-        double[] first, final;
+        double[] first, final, firstLag, finalLag;
         lock (gate)
         {
             first = [.. all.Where(a => a.At < window).Select(a => a.Ms).Order()];
             final = [.. all.Where(a => a.At >= seconds - window).Select(a => a.Ms).Order()];
+            firstLag = [.. allLag.Where(a => a.At < window).Select(a => a.Ms).Order()];
+            finalLag = [.. allLag.Where(a => a.At >= seconds - window).Select(a => a.Ms).Order()];
         }
 
         var load = snapshot.Select(s => s.LoadAverage).ToList();
@@ -485,6 +515,8 @@ public sealed class SoakTests
             ($"host RSS growth after warm-up (median of the minute after {Round(window)} s → median of the last minute of load)", $"{Round(rssLast - rssWarm)} MB ({Round(rssWarm)} → {Round(rssLast)}); slope after warm-up {Round(slope)} MB/min"),
             ($"accept latency p50 / p99 / max, first {Round(minutes)} min", $"{Round(Percentile(first, 0.5))} / {Round(Percentile(first, 0.99))} / {Round(first.DefaultIfEmpty(double.NaN).Last())} ms"),
             ($"accept latency p50 / p99 / max, last {Round(minutes)} min", $"{Round(Percentile(final, 0.5))} / {Round(Percentile(final, 0.99))} / {Round(final.DefaultIfEmpty(double.NaN).Last())} ms"),
+            ($"of that, the load client's own lag before sending (scheduled start → request begun) p99 / max, first / last {Round(minutes)} min",
+                $"{Round(Percentile(firstLag, 0.99))} / {Round(firstLag.DefaultIfEmpty(double.NaN).Last())} ms / {Round(Percentile(finalLag, 0.99))} / {Round(finalLag.DefaultIfEmpty(double.NaN).Last())} ms"),
             ("Azurite (in memory, holds every row) RSS MB: start / end of load / after drain", $"{Round(snapshot.FirstOrDefault()?.AzuriteRssMb ?? double.NaN)} / {Round(during.LastOrDefault()?.AzuriteRssMb ?? double.NaN)} / {Round(RssMb(azuritePid))}"),
             ("backlog max during load: intake queue messages (a batch of up to 64 rows each) / inbox pending / outbox pending / durable work items", $"{during.Select(s => s.IntakeQueue).DefaultIfEmpty().Max()} / {during.Select(s => s.InboxPending ?? 0).DefaultIfEmpty().Max()} / {during.Select(s => s.OutboxPending ?? 0).DefaultIfEmpty().Max()} / {during.Select(s => s.DurableWorkItems).DefaultIfEmpty().Max()}"),
             ("backlog at end of load: intake queue messages / inbox pending / outbox pending / durable work items", during.LastOrDefault() is { } e ? $"{e.IntakeQueue} / {e.InboxPending} / {e.OutboxPending} / {e.DurableWorkItems}" : "n/a"),
