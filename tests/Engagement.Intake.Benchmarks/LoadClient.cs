@@ -14,6 +14,10 @@ internal static class LoadClient
 {
     public static async Task<int> RunAsync(string[] args)
     {
+        // The client must not be what is measured: with the thread pool's default floor (one thread per core) a loaded
+        // 2-core machine made the soak's client, built the same way, send up to a second late (docs/reliability.md).
+        ThreadPool.GetMinThreads(out var minWorkers, out var minIo);
+        ThreadPool.SetMinThreads(Math.Max(minWorkers, 64), Math.Max(minIo, 64));
         var options = args.Select((a, i) => (a, i)).Where(t => t.a.StartsWith("--", StringComparison.Ordinal))
             .ToDictionary(t => t.a[2..], t => t.i + 1 < args.Length ? args[t.i + 1] : "");
         var baseUrl = new Uri(options.GetValueOrDefault("url", "http://127.0.0.1:7071"));
@@ -72,8 +76,11 @@ internal static class LoadClient
             }
         }
 
+        var lags = new List<double>();
+
         async Task<List<(bool Ok, double Ms)>> OpenLoopAsync(double duration)
         {
+            lags.Clear();
             var count = (int)(rate * duration);
             var start = Stopwatch.GetTimestamp();
             var tasks = new List<Task<(bool Ok, double Ms)>>(count);
@@ -86,6 +93,7 @@ internal static class LoadClient
                     await Task.Delay(wait);
                 }
 
+                lags.Add(Stopwatch.GetElapsedTime(scheduled).TotalMilliseconds); // the client's own lateness, in the latency
                 tasks.Add(SendAsync(scheduled));
             }
 
@@ -129,6 +137,9 @@ internal static class LoadClient
 
         // Open loop at a fixed rate: latency from the scheduled start.
         Report($"{target} open loop at {rate} req/s", await OpenLoopAsync(seconds), seconds);
+        var sorted = lags.Order().ToArray();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  (client lag before sending, included above: p99 {sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(0.99 * sorted.Length) - 1)]:F1} ms, max {sorted[^1]:F1} ms)"));
         return 0;
     }
 
