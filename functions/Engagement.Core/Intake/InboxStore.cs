@@ -35,6 +35,7 @@ public sealed record InboxItem(
 /// The inbox (<c>{prefix}Inbox</c>): one row per acknowledged delivery, partition = source, row = the deterministic
 /// dedupe key, so the insert itself detects a duplicate. Bodies up to <see cref="InlineLimit"/> bytes are a binary
 /// property; larger ones go to the <c>{prefix}-inbox</c> container first, so a row never points at a missing blob.
+/// Marking a row processed drops its inline body.
 /// </summary>
 public sealed class InboxStore
 {
@@ -145,7 +146,10 @@ public sealed class InboxStore
 
     private async Task<IReadOnlyList<GroupCommitOutcome<bool>>> WriteMarksAsync(string source, IReadOnlyList<(string Key, DateTimeOffset At)> rows)
     {
-        static TableEntity Mark(string source, string key, DateTimeOffset at) => new(source, key) { ["Status"] = Processed, ["ProcessedAt"] = at };
+        // The inline body goes with the mark: a processed row is never read again (a rerun reads only unprocessed rows;
+        // a duplicate is told by the key), and the body is the EHR's payload, PHI kept for no purpose and most of the
+        // row's size. A body in a blob stays (deleting it would be a call per row).
+        static TableEntity Mark(string source, string key, DateTimeOffset at) => new(source, key) { ["Status"] = Processed, ["ProcessedAt"] = at, ["Body"] = Array.Empty<byte>() };
 
         // A transaction may not touch a row twice (the same row processed twice at once): the last mark stands for both.
         var distinct = rows.GroupBy(r => r.Key, StringComparer.Ordinal).Select(g => g.Last()).ToList();

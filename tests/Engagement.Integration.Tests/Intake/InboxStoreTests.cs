@@ -7,7 +7,8 @@ namespace Engagement.Integration.Tests.Intake;
 
 /// <summary>
 /// Marking inbox rows processed: marks of one source that meet in this process go out together (one transaction), and
-/// each caller returns only once its row is marked. A row that cannot be marked fails only its own caller.
+/// each caller returns only once its row is marked. A row that cannot be marked fails only its own caller. A marked row
+/// keeps no body.
 /// </summary>
 public sealed class InboxStoreTests
 {
@@ -24,16 +25,19 @@ public sealed class InboxStoreTests
             rows.Add(row);
         }
 
+        Assert.Equal("{}"u8.ToArray(), (await inbox.GetAsync("ehr1", "k000", CancellationToken.None))!.InlineBody);
         var missing = rows[0] with { Key = "never-stored" };
         var marks = rows.Concat([rows[7], missing]).Select(r => Task.Run(() => inbox.MarkProcessedAsync(r, DateTimeOffset.UtcNow, CancellationToken.None))).ToList();
         await Assert.ThrowsAnyAsync<Azure.RequestFailedException>(() => marks[^1]);
         await Task.WhenAll(marks.Take(marks.Count - 1));
 
-        // Read by another instance: every row is processed, and none was created for the missing key.
+        // Read by another instance: every row is processed, without its body, and none was created for the missing key.
         var other = new InboxStore(TestEnvironment.StorageClients(), options);
         foreach (var row in rows)
         {
-            Assert.True((await other.GetAsync("ehr1", row.Key, CancellationToken.None))!.Processed);
+            var stored = (await other.GetAsync("ehr1", row.Key, CancellationToken.None))!;
+            Assert.True(stored.Processed);
+            Assert.Empty(stored.InlineBody!);
         }
 
         Assert.Null(await other.GetAsync("ehr1", "never-stored", CancellationToken.None));

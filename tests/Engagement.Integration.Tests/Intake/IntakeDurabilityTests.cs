@@ -78,14 +78,19 @@ public sealed class IntakeDurabilityTests
         v2.Meta = new Hl7.Fhir.Model.Meta { VersionId = "2" };
         await EhrSide.PutAsync(host, "ehr1", Secret, v2);
         var rows = await ProcessedAsync(2);
+        // A processed row keeps no copy of the EHR's payload.
+        Assert.All(rows, r => Assert.Empty(r.GetBinary("Body") ?? [0]));
         var before = (await resources.GetEntityAsync<TableEntity>("Patient", patientId)).Value;
         Assert.Equal(2, before.GetInt32("Version"));
         Assert.Contains("\"es\"", before.GetString("Json"), StringComparison.Ordinal);
 
         // A crash after the first row's event was routed and journaled, before the row was marked processed: the row
-        // is pending again, and the sweeper (no queue message, no hand-off) runs it a second time.
+        // is pending again with its body (the mark that drops it never ran), and the sweeper (no queue message, no
+        // hand-off) runs it a second time.
         var first = rows[0];
-        await inbox.UpdateEntityAsync(new TableEntity(first.PartitionKey, first.RowKey) { ["Status"] = "Pending" }, ETag.All, TableUpdateMode.Merge);
+        await inbox.UpdateEntityAsync(
+            new TableEntity(first.PartitionKey, first.RowKey) { ["Status"] = "Pending", ["Body"] = System.Text.Encoding.UTF8.GetBytes(Engagement.Http.FhirJson.Serialize(v1)) },
+            ETag.All, TableUpdateMode.Merge);
         await Poll.UntilAsync(
             async () => (await inbox.GetEntityAsync<TableEntity>(first.PartitionKey, first.RowKey)).Value.GetString("Status"),
             status => status == "Processed", TimeSpan.FromSeconds(60), "the sweeper to run the row again");
