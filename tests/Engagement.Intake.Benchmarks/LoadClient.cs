@@ -139,15 +139,18 @@ internal static class LoadClient
         Report($"{target} open loop at {rate} req/s", await OpenLoopAsync(seconds), seconds);
         var sorted = lags.Order().ToArray();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  (client lag before sending, included above: p99 {sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(0.99 * sorted.Length) - 1)]:F1} ms, max {sorted[^1]:F1} ms)"));
+            $"  (client lag before sending, included above: p99 {Percentile(sorted, 0.99):F1} ms, max {Percentile(sorted, 1):F1} ms)"));
         return 0;
     }
 
     private static void Report(string name, List<(bool Ok, double Ms)> results, double seconds)
     {
         var ok = results.Where(r => r.Ok).Select(r => r.Ms).Order().ToArray();
-        double P(double q) => ok.Length == 0 ? double.NaN : ok[Math.Min(ok.Length - 1, (int)Math.Ceiling(q * ok.Length) - 1)];
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{name}: {ok.Length / seconds:F0} ok/s, {results.Count - ok.Length} failed, p50 {P(0.50):F1} ms, p95 {P(0.95):F1} ms, p99 {P(0.99):F1} ms, max {(ok.Length == 0 ? double.NaN : ok[^1]):F1} ms"));
+            $"{name}: {ok.Length / seconds:F0} ok/s, {results.Count - ok.Length} failed, p50 {Percentile(ok, 0.50):F1} ms, p95 {Percentile(ok, 0.95):F1} ms, p99 {Percentile(ok, 0.99):F1} ms, max {Percentile(ok, 1):F1} ms"));
     }
+
+    /// <summary>The nearest-rank percentile of sorted values (<paramref name="q"/> 1 is the largest); NaN when there are none.</summary>
+    private static double Percentile(double[] sorted, double q) =>
+        sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
 }

@@ -22,8 +22,8 @@ public sealed class FollowUpEngineTests : IAsyncLifetime
         var patientId = FollowUpHarness.NewId("pat");
         await harness.Store.PutAsync(FollowUpHarness.Patient(patientId, language, phone), patientId, default);
         // Discharged a few (protocol) days from now: on a loaded machine, planning must not find day 2 already over.
-        var encounter = FollowUpHarness.InpatientDischarge(FollowUpHarness.NewId("enc"), patientId, DateTimeOffset.UtcNow.AddSeconds(dischargeInSeconds));
-        var started = await harness.Starter.OnResourceChangedAsync(harness.Client, "ehr1", encounter, null, DateTimeOffset.UtcNow, default);
+        var encounter = FollowUpHarness.InpatientDischarge(FollowUpHarness.NewId("enc"), patientId, harness.Now.AddSeconds(dischargeInSeconds));
+        var started = await harness.Starter.OnResourceChangedAsync(harness.Client, "ehr1", encounter, null, harness.Now, default);
         return (patientId, Assert.Single(started));
     }
 
@@ -128,7 +128,7 @@ public sealed class FollowUpEngineTests : IAsyncLifetime
             // so a loaded machine cannot let a half-second reminder timer win the race.
             if (instance.ReadCustomStatusAs<FollowUpStatus>() is { State: "waiting" or "awaiting-response", NextOccurrence: { } key } && answered.Add(key))
             {
-                await harness.Client.RaiseEventAsync(instanceId, FollowUpEvents.Response(key), new FollowUpResponse("questionnaire", null, 3, DateTimeOffset.UtcNow));
+                await harness.Client.RaiseEventAsync(instanceId, FollowUpEvents.Response(key), new FollowUpResponse("questionnaire", null, 3, harness.Now));
             }
 
             await Task.Delay(50);
@@ -171,7 +171,7 @@ public sealed class FollowUpEngineTests : IAsyncLifetime
             Scope = new CodeableConcept("http://terminology.hl7.org/CodeSystem/consentscope", "patient-privacy"),
             Category = [new CodeableConcept("http://loinc.org", "59284-0")],
             Patient = new ResourceReference("Patient/" + patientId),
-            DateTimeElement = new FhirDateTime(DateTimeOffset.UtcNow),
+            DateTimeElement = new FhirDateTime(harness.Now),
             Provision = new Consent.provisionComponent { Type = Consent.ConsentProvisionType.Deny },
         }, patientId, default);
 
@@ -186,13 +186,13 @@ public sealed class FollowUpEngineTests : IAsyncLifetime
     {
         var patientId = FollowUpHarness.NewId("pat");
         await harness.Store.PutAsync(FollowUpHarness.Patient(patientId), patientId, default);
-        var encounter = FollowUpHarness.InpatientDischarge(FollowUpHarness.NewId("enc"), patientId, DateTimeOffset.UtcNow);
+        var encounter = FollowUpHarness.InpatientDischarge(FollowUpHarness.NewId("enc"), patientId, harness.Now);
 
         var attempts = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ =>
-            harness.Starter.OnResourceChangedAsync(harness.Client, "ehr1", encounter, null, DateTimeOffset.UtcNow, default)));
+            harness.Starter.OnResourceChangedAsync(harness.Client, "ehr1", encounter, null, harness.Now, default)));
 
         Assert.Single(attempts.SelectMany(a => a));
-        var again = await harness.Starter.OnResourceChangedAsync(harness.Client, "ehr1", encounter, null, DateTimeOffset.UtcNow, default);
+        var again = await harness.Starter.OnResourceChangedAsync(harness.Client, "ehr1", encounter, null, harness.Now, default);
         Assert.Empty(again);
     }
 
@@ -200,13 +200,13 @@ public sealed class FollowUpEngineTests : IAsyncLifetime
     public async Task Outpatient_or_unfinished_encounters_start_nothing()
     {
         var patientId = FollowUpHarness.NewId("pat");
-        var outpatient = FollowUpHarness.InpatientDischarge(FollowUpHarness.NewId("enc"), patientId, DateTimeOffset.UtcNow);
+        var outpatient = FollowUpHarness.InpatientDischarge(FollowUpHarness.NewId("enc"), patientId, harness.Now);
         outpatient.Class = new Coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", "AMB");
-        var inProgress = FollowUpHarness.InpatientDischarge(FollowUpHarness.NewId("enc"), patientId, DateTimeOffset.UtcNow);
+        var inProgress = FollowUpHarness.InpatientDischarge(FollowUpHarness.NewId("enc"), patientId, harness.Now);
         inProgress.Status = Encounter.EncounterStatus.InProgress;
 
-        Assert.Empty(await harness.Starter.OnResourceChangedAsync(harness.Client, "ehr1", outpatient, null, DateTimeOffset.UtcNow, default));
-        Assert.Empty(await harness.Starter.OnResourceChangedAsync(harness.Client, "ehr1", inProgress, null, DateTimeOffset.UtcNow, default));
+        Assert.Empty(await harness.Starter.OnResourceChangedAsync(harness.Client, "ehr1", outpatient, null, harness.Now, default));
+        Assert.Empty(await harness.Starter.OnResourceChangedAsync(harness.Client, "ehr1", inProgress, null, harness.Now, default));
     }
 
     [Fact]
@@ -237,7 +237,7 @@ public sealed class FollowUpEngineTests : IAsyncLifetime
     {
         var patientId = FollowUpHarness.NewId("pat");
         await harness.Store.PutAsync(FollowUpHarness.Patient(patientId), patientId, default);
-        var started = await harness.Starter.OnResourceChangedAsync(harness.Client, "ehr1", FollowUpHarness.Patient(patientId), "depression-monitoring-start", DateTimeOffset.UtcNow.AddSeconds(3), default);
+        var started = await harness.Starter.OnResourceChangedAsync(harness.Client, "ehr1", FollowUpHarness.Patient(patientId), "depression-monitoring-start", harness.Now.AddSeconds(3), default);
         var instanceId = Assert.Single(started);
 
         var scores = new Queue<decimal>([12, 4, 3]);
@@ -247,7 +247,7 @@ public sealed class FollowUpEngineTests : IAsyncLifetime
             var instance = await harness.Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true);
             if (instance!.ReadCustomStatusAs<FollowUpStatus>() is { State: "awaiting-response", NextOccurrence: { } key } && answered.Add(key))
             {
-                await harness.Client.RaiseEventAsync(instanceId, FollowUpEvents.Response(key), new FollowUpResponse("questionnaire", null, scores.Dequeue(), DateTimeOffset.UtcNow));
+                await harness.Client.RaiseEventAsync(instanceId, FollowUpEvents.Response(key), new FollowUpResponse("questionnaire", null, scores.Dequeue(), harness.Now));
             }
 
             await Task.Delay(50);
@@ -292,7 +292,7 @@ public sealed class FollowUpEngineTests : IAsyncLifetime
         var patientId = FollowUpHarness.NewId("pat");
         await harness.Store.PutAsync(FollowUpHarness.Patient(patientId), patientId, default);
 
-        var started = await harness.Starter.OnResourceChangedAsync(harness.Client, "ehr1", FollowUpHarness.Patient(patientId), eventName, DateTimeOffset.UtcNow.AddSeconds(3), default);
+        var started = await harness.Starter.OnResourceChangedAsync(harness.Client, "ehr1", FollowUpHarness.Patient(patientId), eventName, harness.Now.AddSeconds(3), default);
 
         var instanceId = Assert.Single(started);
         var done = await harness.WaitForCompletionAsync(instanceId);
@@ -312,7 +312,7 @@ public sealed class FollowUpEngineTests : IAsyncLifetime
             Status = RequestStatus.Active,
             Intent = CarePlan.CarePlanIntent.Plan,
             Subject = new ResourceReference("Patient/" + patientId),
-            Period = new Period { StartElement = new FhirDateTime(DateTimeOffset.UtcNow) },
+            Period = new Period { StartElement = new FhirDateTime(harness.Now) },
             Activity =
             [
                 new CarePlan.ActivityComponent
@@ -328,10 +328,10 @@ public sealed class FollowUpEngineTests : IAsyncLifetime
             ],
         };
 
-        var instanceId = Assert.Single(await harness.Starter.OnResourceChangedAsync(harness.Client, "ehr1", carePlan, null, DateTimeOffset.UtcNow, default));
+        var instanceId = Assert.Single(await harness.Starter.OnResourceChangedAsync(harness.Client, "ehr1", carePlan, null, harness.Now, default));
         await harness.WaitForStateAsync(instanceId, s => s?.State == "waiting");
         carePlan.Status = RequestStatus.Revoked;
-        await harness.Starter.OnResourceChangedAsync(harness.Client, "ehr1", carePlan, null, DateTimeOffset.UtcNow, default);
+        await harness.Starter.OnResourceChangedAsync(harness.Client, "ehr1", carePlan, null, harness.Now, default);
 
         var done = await harness.WaitForCompletionAsync(instanceId);
         Assert.Equal(FollowUpOutcomes.Cancelled, done.ReadOutputAs<FollowUpResult>()!.Outcome);

@@ -32,6 +32,12 @@ public sealed class FollowUpHarness : IAsyncDisposable
 
     public IFhirResourceStore Store => Services.GetRequiredService<IFhirResourceStore>();
 
+    /// <summary>
+    /// Now on the product's clock (its injected <see cref="TimeProvider"/>). The durable engine's timers run on real
+    /// time, so discharge instants and response times in these tests are taken from the same clock the product reads.
+    /// </summary>
+    public DateTimeOffset Now => Services.GetRequiredService<TimeProvider>().GetUtcNow();
+
     public FollowUpStarter Starter => Services.GetRequiredService<FollowUpStarter>();
 
     public OutboxStore Outbox => Services.GetRequiredService<OutboxStore>();
