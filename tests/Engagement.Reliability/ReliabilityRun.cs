@@ -44,4 +44,26 @@ public static class ReliabilityRun
             File.AppendAllText(ResultsFile, text.Append('\n').ToString());
         }
     }
+
+    /// <summary>
+    /// What a host warned about: the message line after each <c>warn:</c>/<c>fail:</c> header, ids and numbers blanked,
+    /// grouped and counted, the most frequent first.
+    /// </summary>
+    public static List<string> Warnings(IReadOnlyList<string> output, int top)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        return [.. output.Select((line, i) => (line, i))
+            .Where(t => (t.line.StartsWith("warn:", StringComparison.Ordinal) || t.line.StartsWith("fail:", StringComparison.Ordinal)) && t.i + 1 < output.Count)
+            .Select(t => t.line[..4] + " " + System.Text.RegularExpressions.Regex.Replace(output[t.i + 1].Trim(), "[0-9a-f]{8,}|[0-9]+", "#"))
+            .GroupBy(w => w).OrderByDescending(g => g.Count()).Take(top).Select(g => $"{g.Count()} × {g.Key}")];
+    }
+
+    /// <summary>Keeps a host's log (ids and codes only: no PHI is logged) next to the results file; returns its path.</summary>
+    public static string KeepLog(string name, IEnumerable<string> lines)
+    {
+        var path = Path.Combine(Path.GetDirectoryName(ResultsFile)!, $"{name}-{DateTime.UtcNow:yyyyMMdd-HHmmss}.log");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllLines(path, lines);
+        return path;
+    }
 }

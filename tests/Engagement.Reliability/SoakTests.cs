@@ -461,10 +461,7 @@ public sealed class SoakTests
 
         // What the host warned about (the message line after each "warn:"/"fail:" header, ids and numbers blanked).
         var output = h.Host.Output.ToArray();
-        var warnings = output.Select((line, i) => (line, i))
-            .Where(t => (t.line.StartsWith("warn:", StringComparison.Ordinal) || t.line.StartsWith("fail:", StringComparison.Ordinal)) && t.i + 1 < output.Length)
-            .Select(t => t.line[..4] + " " + System.Text.RegularExpressions.Regex.Replace(output[t.i + 1].Trim(), "[0-9a-f]{8,}|[0-9]+", "#"))
-            .GroupBy(w => w).OrderByDescending(g => g.Count()).Take(8).Select(g => $"{g.Count()} × {g.Key}").ToList();
+        var warnings = ReliabilityRun.Warnings(output, 8);
 
         // Figures.
         List<SoakSample> during;

@@ -100,6 +100,11 @@ public sealed class StorageOutageTests
         await Parallel.ForEachAsync(refused, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (i, ct) => retried.Add(await h.PostAsync(Body(i), cancellationToken: ct)));
         var final = await CountsAsync(() => h.FollowUpCountsAsync(patients), c => c.Values.All(v => v >= 1), TimeSpan.FromMinutes(ReliabilityRun.IsLong ? 20 : 5), "a follow-up for every notification after the retries");
 
+        // The host's log is kept (ids and codes only), so a failed run can be explained afterwards.
+        var output = h.Host.Output.ToArray();
+        var log = ReliabilityRun.KeepLog("storage-outage-host", output);
+        var unprocessed = ok.Where(i => processed[ReliabilityHarness.PatientId(run, i + 1)] < 1).ToList();
+
         static string Count(IEnumerable<Delivery> ds) => string.Join(", ", ds.GroupBy(d => d.Status is { } s ? ((int)s).ToString(System.Globalization.CultureInfo.InvariantCulture) : "no answer").OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} × {g.Count()}"));
         ReliabilityRun.Record("Storage outage (own Azurite stopped ~10 s, 4 senders)", [
             ("outage (Azurite stopped → started again, same folder and ports)", $"{(restartBegan - stopped).TotalSeconds:0.0} s (stop took {(stopped - stopBegan).TotalSeconds:0.0} s, start {(restarted - restartBegan).TotalSeconds:0.0} s)"),
@@ -114,12 +119,15 @@ public sealed class StorageOutageTests
             ("retries of the refused ones answered 2xx", $"{retried.Count(s => s == HttpStatusCode.OK)} of {refused.Count}"),
             ("follow-ups after the retries / patients with more than one", $"{final.Values.Sum()} / {final.Values.Count(v => v > 1)}"),
             ("follow-up reads answered 503 and asked again while counting", h.ReadsUnavailable),
+            ("starts found claimed but not made (left pending, retried after the claim's lease)", output.Count(l => l.Contains("is claimed by another start that has not created it", StringComparison.Ordinal))),
+            ("host warnings (most frequent)", string.Join("; ", ReliabilityRun.Warnings(output, 6))),
         ]);
 
         Assert.NotEmpty(during); // the load went on through the outage
         Assert.All(during, d => Assert.Equal(HttpStatusCode.ServiceUnavailable, d.Status));
         Assert.All(all, d => Assert.True(d.Status is HttpStatusCode.OK or HttpStatusCode.ServiceUnavailable, $"notification {d.Index}: {d.Status?.ToString() ?? "no answer"}"));
         Assert.True(recoveredAcks >= after, $"intake accepted {recoveredAcks} notifications after storage came back");
+        Assert.True(unprocessed.Count == 0, $"acknowledged but no follow-up: notifications {string.Join(", ", unprocessed)}; host log {log}");
         Assert.All(ok, i => Assert.Equal(1, processed[ReliabilityHarness.PatientId(run, i + 1)]));
         Assert.All(retried, s => Assert.Equal(HttpStatusCode.OK, s));
         Assert.All(final.Values, v => Assert.Equal(1, v));

@@ -14,7 +14,7 @@ public sealed class FollowUpHistoryTests
 {
     private readonly FollowUpIndex index = new(new StorageClients(new ConfigurationBuilder()
         .AddInMemoryCollection(new Dictionary<string, string?> { ["AzureWebJobsStorage"] = TestEnvironment.StorageConnectionString })
-        .Build()));
+        .Build()), Microsoft.Extensions.Options.Options.Create(new FollowUpStartOptions()), TimeProvider.System);
 
     [Fact]
     public async Task A_step_written_again_by_a_re_run_activity_stays_one_line_and_the_history_is_in_time_order()

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Azure.Data.Tables;
 using Engagement.Storage.AzureStorage;
+using Microsoft.Extensions.Options;
 
 namespace Engagement.FollowUp.Engine;
 
@@ -9,14 +10,17 @@ namespace Engagement.FollowUp.Engine;
 /// <c>FollowUpHistory</c> (partition = instance): what was planned, sent, answered, escalated — ids and codes only.
 /// <c>FollowUpClaims</c> (row = instance): the first starter of an instance wins, so concurrent triggers start one run;
 /// the claim row also keeps the run's patient, protocol and status, found by instance id once the durable history of an
-/// ended run is purged (<see cref="DurableRetention"/>).
+/// ended run is purged (<see cref="DurableRetention"/>). A claim without a status is a start not known to have happened
+/// (the starter may have crashed, or storage failed, between claiming and creating the run): it is a lease, taken over
+/// once older than <see cref="FollowUpStartOptions.StartClaimLease"/>, so such a start is retried instead of lost.
 /// </summary>
-public sealed class FollowUpIndex(StorageClients storage)
+public sealed class FollowUpIndex(StorageClients storage, IOptions<FollowUpStartOptions> options, TimeProvider time)
 {
     private readonly TableClient runs = storage.Tables.GetTableClient("FollowUps");
     private readonly TableClient history = storage.Tables.GetTableClient("FollowUpHistory");
     private readonly TableClient claims = storage.Tables.GetTableClient("FollowUpClaims");
     private const string ClaimPartition = "claim";
+    private const string ClaimedAt = "ClaimedAt";
     private volatile bool ready;
 
     public async Task UpsertRunAsync(string patientId, string instanceId, string protocolId, string? title, string status, CancellationToken cancellationToken)
@@ -110,18 +114,53 @@ public sealed class FollowUpIndex(StorageClients storage)
         return [.. entries.OrderBy(e => e.At)];
     }
 
-    /// <summary>True for the first caller per instance id; false when another already claimed it.</summary>
-    public async Task<bool> TryClaimAsync(string instanceId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Claims the start of a run. <see cref="StartClaim.Won"/>: the caller creates it (first claim, or a takeover of a
+    /// claim older than the lease whose run was never recorded). <see cref="StartClaim.Started"/>: the run is known to
+    /// have started. <see cref="StartClaim.Held"/>: another starter claimed it within the lease and may be creating it.
+    /// </summary>
+    public async Task<StartClaim> TryClaimAsync(string instanceId, CancellationToken cancellationToken)
     {
         await EnsureAsync(cancellationToken);
+        var now = time.GetUtcNow();
         try
         {
-            await claims.AddEntityAsync(new TableEntity(ClaimPartition, instanceId), cancellationToken);
-            return true;
+            await claims.AddEntityAsync(new TableEntity(ClaimPartition, instanceId) { [ClaimedAt] = now }, cancellationToken);
+            return StartClaim.Won;
         }
         catch (Azure.RequestFailedException ex) when (ex.Status == 409)
         {
-            return false;
+            // Taken: by a run that started (it has a status), by a starter at work, or by one that never finished.
+        }
+
+        var existing = await claims.GetEntityIfExistsAsync<TableEntity>(ClaimPartition, instanceId, cancellationToken: cancellationToken);
+        if (!existing.HasValue)
+        {
+            return StartClaim.Held; // claims are never deleted; read again on the retry
+        }
+
+        var claim = existing.Value!;
+        if (claim.GetString("Status") is not null)
+        {
+            return StartClaim.Started;
+        }
+
+        // Claims written before the lease existed have no ClaimedAt: the table's timestamp stands in.
+        var claimedAt = claim.GetDateTimeOffset(ClaimedAt) ?? claim.Timestamp ?? now;
+        if (now - claimedAt < options.Value.StartClaimLease)
+        {
+            return StartClaim.Held;
+        }
+
+        try
+        {
+            // Only one of several takers wins: the update is conditional on the claim as read.
+            await claims.UpdateEntityAsync(new TableEntity(ClaimPartition, instanceId) { [ClaimedAt] = now }, claim.ETag, TableUpdateMode.Merge, cancellationToken);
+            return StartClaim.Won;
+        }
+        catch (Azure.RequestFailedException ex) when (ex.Status == 412)
+        {
+            return StartClaim.Held;
         }
     }
 
@@ -141,3 +180,22 @@ public sealed class FollowUpIndex(StorageClients storage)
 public sealed record FollowUpRun(string InstanceId, string? PatientId, string? Protocol, string? Title, string Status);
 
 public sealed record FollowUpHistoryEntry(DateTimeOffset At, string Kind, string? Occurrence, string? Detail);
+
+/// <summary>What <see cref="FollowUpIndex.TryClaimAsync"/> found.</summary>
+public enum StartClaim
+{
+    Won,
+    Started,
+    Held,
+}
+
+/// <summary>Configuration section <c>Engagement:FollowUp</c>: how run starts are claimed.</summary>
+public sealed class FollowUpStartOptions
+{
+    /// <summary>
+    /// How long a claimed start that did not happen (no run recorded) stays with its claimer before another starter may
+    /// take it over. Claiming and creating a run take milliseconds; the lease covers a claimer still retrying a slow
+    /// storage call, and bounds how long a start lost to a crash or a storage outage waits to be retried.
+    /// </summary>
+    public TimeSpan StartClaimLease { get; set; } = TimeSpan.FromMinutes(1);
+}

@@ -11,6 +11,7 @@ public static class FollowUpServiceCollectionExtensions
     {
         services.AddOptions<PreferenceDefaults>().Bind(configuration.GetSection(PreferenceDefaults.SectionName));
         services.AddOptions<DurableRetentionOptions>().Bind(configuration.GetSection(PreferenceDefaults.SectionName));
+        services.AddOptions<FollowUpStartOptions>().Bind(configuration.GetSection(PreferenceDefaults.SectionName));
         services.AddSingleton<DurableRetention>();
         services.AddHostedService<DurableRetentionLoop>();
         services.AddSingleton<FollowUpIndex>();

@@ -73,9 +73,21 @@ public sealed class FollowUpStarter(
         }
 
         // The claim row is the race-proof part: of two concurrent starters exactly one inserts it.
-        if (!await index.TryClaimAsync(input.InstanceId, cancellationToken))
+        switch (await index.TryClaimAsync(input.InstanceId, cancellationToken))
         {
-            return false;
+            case StartClaim.Started:
+                return false;
+            case StartClaim.Held:
+                // Another starter claimed it and is creating it, or claimed it and failed before creating it (a crash,
+                // storage gone). Only a run that exists makes this a duplicate; otherwise the event must be retried
+                // (its inbox row stays pending), or the start would be lost with the claimer.
+                if (await client.GetInstanceAsync(input.InstanceId, getInputsAndOutputs: false, cancellationToken) is not null)
+                {
+                    return false;
+                }
+
+                logger.LogWarning("Follow-up {InstanceId} is claimed by another start that has not created it; the event is retried", input.InstanceId);
+                throw new FollowUpStartInDoubtException(input.InstanceId);
         }
 
         // Before the run exists, so that what it produces for this patient is written back to this source.
@@ -224,4 +236,14 @@ public sealed class FollowUpStarter(
         var id = reference[(at + "Patient/".Length)..].Split('/')[0];
         return id.Length > 0 ? id : null;
     }
+}
+
+/// <summary>
+/// A run's start is claimed by another starter, within its lease, and the run does not exist yet: whether it will is
+/// not known here, so the triggering event is not done and is retried (its inbox row stays pending).
+/// </summary>
+public sealed class FollowUpStartInDoubtException(string instanceId)
+    : Exception($"The start of follow-up {instanceId} is claimed by another starter and not made yet; retry the event.")
+{
+    public string InstanceId { get; } = instanceId;
 }

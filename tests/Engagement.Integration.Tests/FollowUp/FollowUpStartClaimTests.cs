@@ -1,0 +1,100 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Azure.Data.Tables;
+using Engagement.FollowUp;
+using Engagement.Integration.Tests.Infrastructure;
+using Engagement.Integration.Tests.Intake;
+using Task = System.Threading.Tasks.Task;
+
+namespace Engagement.Integration.Tests.FollowUp;
+
+/// <summary>
+/// A run's start is claimed (one row per instance id, so concurrent triggers start one run) before the run is
+/// created. A starter that claims and then fails — the process killed, storage gone mid-start — leaves a claim with
+/// no run. Such a claim must not make the EHR's event look like a duplicate: the event stays pending and is retried,
+/// and once the claim is older than its lease the retry takes it over and starts the run. (The storage-outage
+/// scenario lost three acknowledged notifications this way once: claim written, start failed, rerun skipped.)
+/// </summary>
+public sealed class FollowUpStartClaimTests
+{
+    private const string Secret = "start-claim-inbound-secret";
+    private static readonly TableClient Claims = new(TestEnvironment.StorageConnectionString, "FollowUpClaims");
+
+    private static StandaloneHost NewHost(string lease)
+    {
+        // Production protocol clock: the run starts and then waits; outreach is not the subject here.
+        var settings = EhrSide.FollowUpHostSettings(Secret, secondsPerDay: 86400);
+        settings["Engagement__FollowUp__StartClaimLease"] = lease;
+        settings["Engagement__Intake__SweepInterval"] = "00:00:01";
+        settings["Engagement__Intake__RedriveAfter"] = "00:00:02";
+        return new StandaloneHost(settings);
+    }
+
+    private static async Task<List<string>> RunsAsync(StandaloneHost host, string patientId)
+    {
+        using var request = StandaloneHost.AdminRequest(HttpMethod.Get, $"/api/followups?patient={patientId}");
+        using var response = await host.Client.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        return [.. body.GetProperty("followUps").EnumerateArray()
+            .Where(f => f.GetProperty("runtimeStatus").ValueKind == JsonValueKind.String)
+            .Select(f => f.GetProperty("instanceId").GetString()!)];
+    }
+
+    private static async Task<string?> InboxStatusAsync(StandaloneHost host, string encounterId)
+    {
+        var inbox = IntakeFixture.Table(host.Settings["Engagement__Intake__StoragePrefix"]!, "Inbox");
+        var rows = await inbox.QueryAsync<TableEntity>(e => e.PartitionKey == "ehr1").ToListAsync();
+        return rows.SingleOrDefault(r => r.GetString("ResourceId") == encounterId)?.GetString("Status");
+    }
+
+    [Fact]
+    public async Task A_start_claimed_by_a_starter_that_failed_before_creating_the_run_is_made_once_the_claim_is_past_its_lease()
+    {
+        await using var host = NewHost(lease: "00:00:05");
+        await host.StartAsync();
+        var patientId = FollowUpHarness.NewId("pat");
+        var encounterId = FollowUpHarness.NewId("enc");
+        var instanceId = FollowUpInstanceId.For("post-discharge", patientId, "Encounter", encounterId);
+
+        // An earlier delivery of this discharge claimed the run a minute ago, then its process died before creating it.
+        var now = TimeProvider.System.GetUtcNow();
+        await Claims.CreateIfNotExistsAsync();
+        await Claims.AddEntityAsync(new TableEntity("claim", instanceId) { ["ClaimedAt"] = now.AddMinutes(-1) });
+
+        await EhrSide.PutAsync(host, "ehr1", Secret, FollowUpHarness.InpatientDischarge(encounterId, patientId, now));
+
+        var runs = await Poll.UntilAsync(() => RunsAsync(host, patientId), r => r.Contains(instanceId), TimeSpan.FromSeconds(60), "the claimed run to be started");
+        Assert.Single(runs, instanceId);
+        await Poll.UntilAsync(() => InboxStatusAsync(host, encounterId), s => s == "Processed", TimeSpan.FromSeconds(30), "the discharge's inbox row processed");
+    }
+
+    [Fact]
+    public async Task A_start_claimed_moments_ago_by_another_starter_leaves_the_event_pending_until_the_run_exists_or_the_lease_ends()
+    {
+        await using var host = NewHost(lease: "00:00:20");
+        await host.StartAsync();
+        var patientId = FollowUpHarness.NewId("pat");
+        var encounterId = FollowUpHarness.NewId("enc");
+        var instanceId = FollowUpInstanceId.For("post-discharge", patientId, "Encounter", encounterId);
+
+        // Another starter has just claimed this run (and, as it turns out, will never create it).
+        var now = TimeProvider.System.GetUtcNow();
+        await Claims.CreateIfNotExistsAsync();
+        await Claims.AddEntityAsync(new TableEntity("claim", instanceId) { ["ClaimedAt"] = now });
+
+        await EhrSide.PutAsync(host, "ehr1", Secret, FollowUpHarness.InpatientDischarge(encounterId, patientId, now));
+
+        // Not a duplicate: no run exists, so the event is not done.
+        await Poll.UntilAsync(
+            () => Task.FromResult(host.Output.Any(l => l.Contains($"Follow-up {instanceId} is claimed by another start that has not created it", StringComparison.Ordinal))),
+            found => found, TimeSpan.FromSeconds(20), "the starter to find the claim held");
+        Assert.Equal("Pending", await InboxStatusAsync(host, encounterId));
+        Assert.DoesNotContain(instanceId, await RunsAsync(host, patientId));
+
+        // The lease ends with no run created: the sweeper's retry takes the claim over and starts it, once.
+        var runs = await Poll.UntilAsync(() => RunsAsync(host, patientId), r => r.Contains(instanceId), TimeSpan.FromSeconds(90), "the run started after the lease");
+        Assert.Single(runs, instanceId);
+        await Poll.UntilAsync(() => InboxStatusAsync(host, encounterId), s => s == "Processed", TimeSpan.FromSeconds(30), "the discharge's inbox row processed");
+    }
+}
