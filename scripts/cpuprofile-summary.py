@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Summarise a V8 .cpuprofile (node --cpu-prof, e.g. Azurite started with AZURITE_NODE_ARGS, see scripts/azurite.sh).
 
-Usage: scripts/cpuprofile-summary.py PROFILE [--top N] [--stall-ms MS] [--marker SUBSTRING ...]
+Usage: scripts/cpuprofile-summary.py PROFILE [--top N] [--stall-ms MS] [--marker SUBSTRING ...] [--from S] [--to S]
 
 Prints:
   * self time by function (the top N), with the share of the busy time;
   * busy stretches: runs of consecutive non-idle samples of at least --stall-ms (default 200 ms) — while one runs, a
     single-threaded server answers nothing else — each with its start (seconds into the profile), length, and the
     frames matching a --marker that it spent most time under (default markers: Azurite's table, queue and blob
-    handlers and persistence, Loki, garbage collection).
+    handlers and persistence, Loki, garbage collection);
+  * busy time by marker (the innermost matching frame of each sample's stack; "(other)" when none matches).
+--from/--to (seconds into the profile) keep only the samples in that window, e.g. the last minutes of a long run.
 """
 import argparse
 import collections
@@ -30,6 +32,8 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--stall-ms", type=float, default=200)
     parser.add_argument("--marker", action="append")
+    parser.add_argument("--from", dest="start", type=float, default=0, help="seconds into the profile")
+    parser.add_argument("--to", dest="end", type=float, default=float("inf"), help="seconds into the profile")
     args = parser.parse_args()
     markers = args.marker or DEFAULT_MARKERS
 
@@ -63,6 +67,11 @@ def main() -> int:
         times.append(t)
     # A sample's time is the gap to the next sample.
     durations = [times[i + 1] - times[i] for i in range(len(times) - 1)] + [0]
+    if times and (args.start > 0 or args.end != float("inf")):
+        first = times[0]
+        keep = [i for i, at in enumerate(times) if args.start * 1e6 <= at - first < args.end * 1e6]
+        samples, times, durations = [samples[i] for i in keep], [times[i] for i in keep], [durations[i] for i in keep]
+        print(f"window: {args.start:.0f}-{min(args.end, (times[-1] - first) / 1e6 if times else 0):.0f} s into the profile")
     busy_total = 0.0
     for s, d in zip(samples, durations):
         if s in idle:
@@ -96,6 +105,14 @@ def main() -> int:
         if start is None:
             start = i
         under[marked(s)] += d
+    by_marker = collections.Counter()
+    for s, d in zip(samples, durations):
+        if s not in idle:
+            by_marker[marked(s)] += d
+    print("\nbusy time by marker:")
+    for m, us in by_marker.most_common():
+        print(f"  {us / 1e3:10.0f} ms  {100 * us / busy_total:5.1f} %  {m}")
+
     long_ones = [(times[s0] - times[0], length, u) for s0, length, u in stretches if length >= args.stall_ms * 1e3]
     print(f"\nbusy stretches of {args.stall_ms:.0f} ms or more: {len(long_ones)}")
     for at, length, u in long_ones[:60]:
