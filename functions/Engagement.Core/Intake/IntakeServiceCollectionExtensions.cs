@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http.Resilience;
 
 namespace Engagement.Intake;
 
@@ -23,8 +24,12 @@ public static class IntakeServiceCollectionExtensions
         services.AddSingleton<IntakeHandler>();
         services.AddSingleton<SourceFhirClients>();
         services.TryAddSingleton<IEventRouter, LoggingEventRouter>();
-        services.AddHttpClient(SourceFhirClients.HttpClientName).AddStandardResilienceHandler();
-        services.AddHttpClient(SourceFhirClients.TokenClientName).AddStandardResilienceHandler();
+        // One resilience pipeline (circuit breaker, rate limiter) per server, not one for every EHR: a hospital whose
+        // server fails must not open the breaker for the others.
+        services.AddHttpClient(SourceFhirClients.HttpClientName).AddStandardResilienceHandler().SelectPipelineByAuthority();
+        // No retry of the token POST by the handler: a retry must carry a new assertion (SourceFhirClients retries).
+        services.AddHttpClient(SourceFhirClients.TokenClientName)
+            .AddStandardResilienceHandler(o => o.Retry.DisableForUnsafeHttpMethods()).SelectPipelineByAuthority();
         services.AddHostedService<IntakeEnqueuePump>();
         services.AddSingleton<IntakeSweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<IntakeSweeper>());

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
@@ -17,6 +18,10 @@ public sealed class SourceFhirClients(IHttpClientFactory httpClients, TimeProvid
 {
     public const string HttpClientName = "engagement-source-fhir";
     public const string TokenClientName = "engagement-source-token";
+
+    /// <summary>Token requests per token: the first and two retries, each with a new assertion.</summary>
+    private const int TokenAttempts = 3;
+    private static readonly TimeSpan TokenRetryDelay = TimeSpan.FromMilliseconds(500);
 
     private readonly ConcurrentDictionary<string, (string Token, DateTimeOffset Expires)> tokens = new(StringComparer.Ordinal);
 
@@ -85,22 +90,47 @@ public sealed class SourceFhirClients(IHttpClientFactory httpClients, TimeProvid
             throw new InvalidOperationException($"Source '{sourceName}': SMART Backend Services needs Auth:TokenUrl, Auth:ClientId and Auth:PrivateKey.");
         }
 
-        var assertion = SmartAssertion.Create(auth, time.GetUtcNow());
-        using var form = new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["grant_type"] = "client_credentials",
-            ["scope"] = auth.Scope,
-            ["client_assertion_type"] = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            ["client_assertion"] = assertion,
-        });
         var http = httpClients.CreateClient(TokenClientName);
-        using var response = await http.PostAsync(auth.TokenUrl, form, cancellationToken);
-        response.EnsureSuccessStatusCode();
-        using var json = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken);
-        var token = json.RootElement.GetProperty("access_token").GetString() ?? throw new InvalidOperationException("The token response has no access_token.");
-        var seconds = json.RootElement.TryGetProperty("expires_in", out var e) && e.TryGetInt32(out var s) ? s : 300;
-        return (token, TimeSpan.FromSeconds(Math.Max(seconds, 61)));
+        for (var attempt = 1; ; attempt++)
+        {
+            // A new assertion (new jti) for every attempt: the server refuses one it has seen, even if it failed it. The
+            // token client's resilience handler therefore does not retry this POST (it would send the same body).
+            using var form = new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["grant_type"] = "client_credentials",
+                ["scope"] = auth.Scope,
+                ["client_assertion_type"] = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ["client_assertion"] = SmartAssertion.Create(auth, time.GetUtcNow()),
+            });
+            HttpResponseMessage response;
+            try
+            {
+                response = await http.PostAsync(auth.TokenUrl, form, cancellationToken);
+            }
+            catch (Exception ex) when (attempt < TokenAttempts && ex is HttpRequestException or Polly.Timeout.TimeoutRejectedException)
+            {
+                await Task.Delay(TokenRetryDelay * attempt, time, cancellationToken);
+                continue;
+            }
+
+            using (response)
+            {
+                if (attempt < TokenAttempts && IsTransient(response.StatusCode))
+                {
+                    await Task.Delay(TokenRetryDelay * attempt, time, cancellationToken);
+                    continue;
+                }
+
+                response.EnsureSuccessStatusCode();
+                using var json = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken);
+                var token = json.RootElement.GetProperty("access_token").GetString() ?? throw new InvalidOperationException("The token response has no access_token.");
+                var seconds = json.RootElement.TryGetProperty("expires_in", out var e) && e.TryGetInt32(out var s) ? s : 300;
+                return (token, TimeSpan.FromSeconds(Math.Max(seconds, 61)));
+            }
+        }
     }
+
+    private static bool IsTransient(HttpStatusCode status) => status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int)status >= 500;
 }
 
 /// <summary>The SMART Backend Services client assertion: a JWT signed with the source's private key (RS384 or ES384).</summary>

@@ -28,6 +28,12 @@ public sealed class FakeFhirServer : IAsyncDisposable
         {
             Requests.Enqueue(context.Request.Path + context.Request.QueryString);
             Authorizations.Enqueue($"{context.Request.Path} {context.Request.Headers.Authorization}");
+            if (Down && context.Request.Path.StartsWithSegments("/fhir", StringComparison.Ordinal))
+            {
+                context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+                return;
+            }
+
             await next();
         });
         app.MapPost("/token", async (HttpRequest request) =>
@@ -39,9 +45,24 @@ public sealed class FakeFhirServer : IAsyncDisposable
                 && form["client_assertion_type"] == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
                 && parts.Length == 3
                 && SmartKey.VerifyData(System.Text.Encoding.ASCII.GetBytes(parts[0] + "." + parts[1]), FromBase64Url(parts[2]), System.Security.Cryptography.HashAlgorithmName.SHA384, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
-            return valid
-                ? Results.Json(new { access_token = IssuedToken, token_type = "bearer", expires_in = 300, scope = form["scope"].ToString() })
-                : Results.Json(new { error = "invalid_client" }, statusCode: 400);
+            if (!valid)
+            {
+                return Results.Json(new { error = "invalid_client" }, statusCode: 400);
+            }
+
+            // An assertion is good once: the server keeps every jti it saw and refuses a replay, even of one it failed.
+            var jti = JsonNode.Parse(FromBase64Url(parts[1]))?["jti"]?.GetValue<string>() ?? "";
+            var replay = TokenJtis.Contains(jti);
+            TokenJtis.Enqueue(jti);
+            if (replay)
+            {
+                Interlocked.Increment(ref tokenReplays);
+                return Results.Json(new { error = "invalid_grant", error_description = "assertion replayed" }, statusCode: 400);
+            }
+
+            return Interlocked.Decrement(ref tokenFailures) >= 0
+                ? Results.Json(new { error = "temporarily_unavailable" }, statusCode: 503)
+                : Results.Json(new { access_token = IssuedToken, token_type = "bearer", expires_in = 300, scope = form["scope"].ToString() });
         });
         app.MapGet("/fhir/Subscription/{id}/$events", (string id, long eventsSinceNumber, long eventsUntilNumber) =>
             EventsSupported ? Fhir(QueryEventBundle(id, eventsSinceNumber, eventsUntilNumber)) : Results.Text("{\"resourceType\":\"OperationOutcome\",\"issue\":[{\"severity\":\"error\",\"code\":\"not-supported\"}]}", "application/fhir+json", statusCode: 404));
@@ -107,6 +128,21 @@ public sealed class FakeFhirServer : IAsyncDisposable
     public System.Security.Cryptography.RSA SmartKey { get; } = System.Security.Cryptography.RSA.Create(2048);
 
     public Uri TokenUrl => new($"http://127.0.0.1:{Port}/token");
+
+    /// <summary>While true, every FHIR request (not the token endpoint) answers 500.</summary>
+    public bool Down { get; set; }
+
+    private int tokenFailures;
+    private int tokenReplays;
+
+    /// <summary>How many of the next valid token requests answer 503 (after the server has seen their assertion).</summary>
+    public int TokenFailures { get => Volatile.Read(ref tokenFailures); set => Volatile.Write(ref tokenFailures, value); }
+
+    /// <summary>The jti of every token request with a valid assertion, replays included.</summary>
+    public ConcurrentQueue<string> TokenJtis { get; } = new();
+
+    /// <summary>Token requests refused because their assertion's jti was seen before.</summary>
+    public int TokenReplays => Volatile.Read(ref tokenReplays);
 
     /// <summary>"path Authorization-header" of every request.</summary>
     public ConcurrentQueue<string> Authorizations { get; } = new();
