@@ -48,25 +48,37 @@ public sealed class FollowUpStartClaimTests
         return rows.SingleOrDefault(r => r.GetString("ResourceId") == encounterId)?.GetString("Status");
     }
 
+    /// <summary>Claims the discharge's post-discharge run as another starter would have, <paramref name="ago"/>, then the EHR sends the discharge.</summary>
+    private static async Task<(string PatientId, string EncounterId, string InstanceId)> DischargeClaimedAsync(StandaloneHost host, TimeSpan ago)
+    {
+        var patientId = FollowUpHarness.NewId("pat");
+        var encounterId = FollowUpHarness.NewId("enc");
+        var instanceId = FollowUpInstanceId.For("post-discharge", patientId, "Encounter", encounterId);
+        var now = TimeProvider.System.GetUtcNow();
+        await Claims.CreateIfNotExistsAsync();
+        await Claims.AddEntityAsync(new TableEntity("claim", instanceId) { ["ClaimedAt"] = now - ago });
+        await EhrSide.PutAsync(host, "ehr1", Secret, FollowUpHarness.InpatientDischarge(encounterId, patientId, now));
+        return (patientId, encounterId, instanceId);
+    }
+
+    /// <summary>Waits for the run to be started, once, and for the discharge's inbox row to be done.</summary>
+    private static async Task StartedOnceAsync(StandaloneHost host, (string PatientId, string EncounterId, string InstanceId) discharge, TimeSpan timeout)
+    {
+        var runs = await Poll.UntilAsync(() => RunsAsync(host, discharge.PatientId), r => r.Contains(discharge.InstanceId), timeout, "the claimed run to be started");
+        Assert.Single(runs, discharge.InstanceId);
+        await Poll.UntilAsync(() => InboxStatusAsync(host, discharge.EncounterId), s => s == "Processed", TimeSpan.FromSeconds(30), "the discharge's inbox row processed");
+    }
+
     [Fact]
     public async Task A_start_claimed_by_a_starter_that_failed_before_creating_the_run_is_made_once_the_claim_is_past_its_lease()
     {
         await using var host = NewHost(lease: "00:00:05");
         await host.StartAsync();
-        var patientId = FollowUpHarness.NewId("pat");
-        var encounterId = FollowUpHarness.NewId("enc");
-        var instanceId = FollowUpInstanceId.For("post-discharge", patientId, "Encounter", encounterId);
 
         // An earlier delivery of this discharge claimed the run a minute ago, then its process died before creating it.
-        var now = TimeProvider.System.GetUtcNow();
-        await Claims.CreateIfNotExistsAsync();
-        await Claims.AddEntityAsync(new TableEntity("claim", instanceId) { ["ClaimedAt"] = now.AddMinutes(-1) });
+        var discharge = await DischargeClaimedAsync(host, TimeSpan.FromMinutes(1));
 
-        await EhrSide.PutAsync(host, "ehr1", Secret, FollowUpHarness.InpatientDischarge(encounterId, patientId, now));
-
-        var runs = await Poll.UntilAsync(() => RunsAsync(host, patientId), r => r.Contains(instanceId), TimeSpan.FromSeconds(60), "the claimed run to be started");
-        Assert.Single(runs, instanceId);
-        await Poll.UntilAsync(() => InboxStatusAsync(host, encounterId), s => s == "Processed", TimeSpan.FromSeconds(30), "the discharge's inbox row processed");
+        await StartedOnceAsync(host, discharge, TimeSpan.FromSeconds(60));
     }
 
     [Fact]
@@ -74,27 +86,18 @@ public sealed class FollowUpStartClaimTests
     {
         await using var host = NewHost(lease: "00:00:20");
         await host.StartAsync();
-        var patientId = FollowUpHarness.NewId("pat");
-        var encounterId = FollowUpHarness.NewId("enc");
-        var instanceId = FollowUpInstanceId.For("post-discharge", patientId, "Encounter", encounterId);
 
         // Another starter has just claimed this run (and, as it turns out, will never create it).
-        var now = TimeProvider.System.GetUtcNow();
-        await Claims.CreateIfNotExistsAsync();
-        await Claims.AddEntityAsync(new TableEntity("claim", instanceId) { ["ClaimedAt"] = now });
-
-        await EhrSide.PutAsync(host, "ehr1", Secret, FollowUpHarness.InpatientDischarge(encounterId, patientId, now));
+        var discharge = await DischargeClaimedAsync(host, TimeSpan.Zero);
 
         // Not a duplicate: no run exists, so the event is not done.
         await Poll.UntilAsync(
-            () => Task.FromResult(host.Output.Any(l => l.Contains($"Follow-up {instanceId} is claimed by another start that has not created it", StringComparison.Ordinal))),
+            () => Task.FromResult(host.Output.Any(l => l.Contains($"Follow-up {discharge.InstanceId} is claimed by another start that has not created it", StringComparison.Ordinal))),
             found => found, TimeSpan.FromSeconds(20), "the starter to find the claim held");
-        Assert.Equal("Pending", await InboxStatusAsync(host, encounterId));
-        Assert.DoesNotContain(instanceId, await RunsAsync(host, patientId));
+        Assert.Equal("Pending", await InboxStatusAsync(host, discharge.EncounterId));
+        Assert.DoesNotContain(discharge.InstanceId, await RunsAsync(host, discharge.PatientId));
 
         // The lease ends with no run created: the sweeper's retry takes the claim over and starts it, once.
-        var runs = await Poll.UntilAsync(() => RunsAsync(host, patientId), r => r.Contains(instanceId), TimeSpan.FromSeconds(90), "the run started after the lease");
-        Assert.Single(runs, instanceId);
-        await Poll.UntilAsync(() => InboxStatusAsync(host, encounterId), s => s == "Processed", TimeSpan.FromSeconds(30), "the discharge's inbox row processed");
+        await StartedOnceAsync(host, discharge, TimeSpan.FromSeconds(90));
     }
 }
