@@ -41,7 +41,7 @@ public sealed class GapTests
 
         var events = IntakeFixture.Table(prefix, "Events");
         var rows = await Poll.UntilAsync(
-            async () => (await events.QueryAsync<TableEntity>(Engagement.Intake.IntakeKeys.PartitionsFilter("ehr1")).ToListAsync()).Where(r => (r.GetString("Subscription") ?? "").EndsWith(sub, StringComparison.Ordinal)).ToList(),
+            async () => (await events.QueryAsync<TableEntity>(e => e.PartitionKey == "ehr1").ToListAsync()).Where(r => (r.GetString("Subscription") ?? "").EndsWith(sub, StringComparison.Ordinal)).ToList(),
             r => r.Count == count, TimeSpan.FromMinutes(ReliabilityRun.IsLong ? 20 : 5), "every event, received or recovered");
         var state = await Poll.UntilAsync(() => SubscriptionAsync(host, sub), s => s.ValueKind == JsonValueKind.Object && s.GetProperty("gapsFound").GetInt64() >= dropped.Count && s.GetProperty("gapsRecovered").GetInt64() == s.GetProperty("gapsFound").GetInt64(), TimeSpan.FromMinutes(2), "the gaps recorded as recovered");
         var recoveredIds = rows.Where(r => dropped.Contains((int)r.GetInt64("EventNumber")!.Value)).Select(r => r.GetString("ResourceId")).ToList();

@@ -10,8 +10,7 @@ using Microsoft.Extensions.Options;
 namespace Engagement.Intake;
 
 /// <summary>
-/// The log of events the router took (<c>{prefix}Events</c>): partition = source and a bucket of the event id
-/// (<see cref="IntakeKeys.Partition"/>), row = the event's deterministic id,
+/// The log of events the router took (<c>{prefix}Events</c>): partition = source, row = the event's deterministic id,
 /// written once, after routing. Routing is idempotent (deterministic instance ids), so a crash between routing and
 /// recording routes the event again when its inbox row is processed again, rather than never. Rows written by earlier
 /// versions, which recorded first and flagged <c>Routed</c> afterwards, may still say <c>Routed = false</c>.
@@ -45,27 +44,21 @@ public sealed class EventJournal
     {
         ArgumentNullException.ThrowIfNull(e);
         await EnsureAsync(cancellationToken);
-        var row = await table.GetEntityIfExistsAsync<TableEntity>(IntakeKeys.Partition(e.Source, e.EventId), e.EventId, ["Routed"], cancellationToken);
-        if (!row.HasValue)
-        {
-            // Recorded by an earlier version, partitioned by source alone.
-            row = await table.GetEntityIfExistsAsync<TableEntity>(e.Source, e.EventId, ["Routed"], cancellationToken);
-        }
-
+        var row = await table.GetEntityIfExistsAsync<TableEntity>(e.Source, e.EventId, ["Routed"], cancellationToken);
         return row.HasValue && row.Value!.GetBoolean("Routed") == true;
     }
 
     /// <summary>
     /// Records an event the router has taken. True for the one call that recorded it (two processors can route the
     /// same event at once, and only one of them counts it as processed); false when it was recorded before. Records of
-    /// one partition that meet in this process go out together, as one entity-group transaction: one storage call for
+    /// one source that meet in this process go out together, as one entity-group transaction: one storage call for
     /// all of them.
     /// </summary>
     public async Task<bool> RecordRoutedAsync(ClinicalEvent e, DateTimeOffset at, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(e);
         await EnsureAsync(cancellationToken);
-        var entity = new TableEntity(IntakeKeys.Partition(e.Source, e.EventId), e.EventId)
+        var entity = new TableEntity(e.Source, e.EventId)
         {
             ["ResourceType"] = e.ResourceType,
             ["ResourceId"] = e.ResourceId,
@@ -95,7 +88,7 @@ public sealed class EventJournal
             }
         }
 
-        return await records.SubmitAsync(entity.PartitionKey, entity, cancellationToken);
+        return await records.SubmitAsync(e.Source, entity, cancellationToken);
     }
 
     /// <summary>Up to 100 rows and 3 MiB, in arrival order.</summary>
@@ -121,7 +114,7 @@ public sealed class EventJournal
     /// Inserts the rows in one transaction. A row that exists fails the whole transaction: it was recorded before (its
     /// caller gets false) and the others are tried again without it.
     /// </summary>
-    private async Task<IReadOnlyList<GroupCommitOutcome<bool>>> WriteAsync(string partition, IReadOnlyList<TableEntity> rows)
+    private async Task<IReadOnlyList<GroupCommitOutcome<bool>>> WriteAsync(string source, IReadOnlyList<TableEntity> rows)
     {
         var outcomes = new GroupCommitOutcome<bool>[rows.Count];
         var pending = new List<int>();

@@ -29,15 +29,10 @@ public sealed record InboxItem(
     string? VersionId,
     string? EventKind,
     byte[]? InlineBody,
-    string? BodyBlob)
-{
-    /// <summary>The partition the row is in, when it was read from the table (rows of earlier versions: the source).</summary>
-    public string? StoredPartition { get; init; }
-}
+    string? BodyBlob);
 
 /// <summary>
-/// The inbox (<c>{prefix}Inbox</c>): one row per acknowledged delivery, partition = source and one of
-/// <see cref="IntakeKeys.Buckets"/> buckets of the key (<see cref="IntakeKeys.Partition"/>), row = the deterministic
+/// The inbox (<c>{prefix}Inbox</c>): one row per acknowledged delivery, partition = source, row = the deterministic
 /// dedupe key, so the insert itself detects a duplicate. Bodies up to <see cref="InlineLimit"/> bytes are a binary
 /// property; larger ones go to the <c>{prefix}-inbox</c> container first, so a row never points at a missing blob.
 /// Marking a row processed drops its inline body.
@@ -80,7 +75,7 @@ public sealed class InboxStore
     {
         ArgumentNullException.ThrowIfNull(item);
         await EnsureTableAsync(cancellationToken);
-        var entity = new TableEntity(IntakeKeys.Partition(item.Source, item.Key), item.Key)
+        var entity = new TableEntity(item.Source, item.Key)
         {
             ["Kind"] = item.Kind,
             ["Status"] = Pending,
@@ -96,7 +91,7 @@ public sealed class InboxStore
         }
         else
         {
-            if (await table.GetEntityIfExistsAsync<TableEntity>(entity.PartitionKey, item.Key, ["Kind"], cancellationToken) is { HasValue: true })
+            if (await table.GetEntityIfExistsAsync<TableEntity>(item.Source, item.Key, ["Kind"], cancellationToken) is { HasValue: true })
             {
                 return false;
             }
@@ -121,13 +116,7 @@ public sealed class InboxStore
     public async Task<InboxItem?> GetAsync(string source, string key, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken);
-        var row = await table.GetEntityIfExistsAsync<TableEntity>(IntakeKeys.Partition(source, key), key, cancellationToken: cancellationToken);
-        if (!row.HasValue)
-        {
-            // A row of an earlier version, partitioned by source alone (read only when the row is not where it goes now).
-            row = await table.GetEntityIfExistsAsync<TableEntity>(source, key, cancellationToken: cancellationToken);
-        }
-
+        var row = await table.GetEntityIfExistsAsync<TableEntity>(source, key, cancellationToken: cancellationToken);
         return row.HasValue ? ToItem(row.Value!) : null;
     }
 
@@ -144,23 +133,23 @@ public sealed class InboxStore
     }
 
     /// <summary>
-    /// Marks the row processed. Marks of the same partition that meet in this process go out together, as one
-    /// entity-group transaction of up to 100 rows (<see cref="GroupCommit{TItem,TResult}"/>): one storage call where
-    /// concurrent processors made one each. Returns once the write holding this row has succeeded.
+    /// Marks the row processed. Marks of the same source that meet in this process go out together, as one entity-group
+    /// transaction of up to 100 rows (<see cref="GroupCommit{TItem,TResult}"/>): one storage call where concurrent
+    /// processors made one each. Returns once the write holding this row has succeeded.
     /// </summary>
     public Task MarkProcessedAsync(InboxItem item, DateTimeOffset at, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(item);
         var group = LazyInitializer.EnsureInitialized(ref marks, () => new(WriteMarksAsync, waiting => Math.Min(waiting.Count, MaxTransaction)));
-        return group.SubmitAsync(item.StoredPartition ?? IntakeKeys.Partition(item.Source, item.Key), (item.Key, at), cancellationToken);
+        return group.SubmitAsync(item.Source, (item.Key, at), cancellationToken);
     }
 
-    private async Task<IReadOnlyList<GroupCommitOutcome<bool>>> WriteMarksAsync(string partition, IReadOnlyList<(string Key, DateTimeOffset At)> rows)
+    private async Task<IReadOnlyList<GroupCommitOutcome<bool>>> WriteMarksAsync(string source, IReadOnlyList<(string Key, DateTimeOffset At)> rows)
     {
         // The inline body goes with the mark: a processed row is never read again (a rerun reads only unprocessed rows;
         // a duplicate is told by the key), and the body is the EHR's payload, PHI kept for no purpose and most of the
         // row's size. A body in a blob stays (deleting it would be a call per row).
-        static TableEntity Mark(string partition, string key, DateTimeOffset at) => new(partition, key) { ["Status"] = Processed, ["ProcessedAt"] = at, ["Body"] = Array.Empty<byte>() };
+        static TableEntity Mark(string source, string key, DateTimeOffset at) => new(source, key) { ["Status"] = Processed, ["ProcessedAt"] = at, ["Body"] = Array.Empty<byte>() };
 
         // A transaction may not touch a row twice (the same row processed twice at once): the last mark stands for both.
         var distinct = rows.GroupBy(r => r.Key, StringComparer.Ordinal).Select(g => g.Last()).ToList();
@@ -168,7 +157,7 @@ public sealed class InboxStore
         {
             try
             {
-                await table.SubmitTransactionAsync(distinct.Select(r => new TableTransactionAction(TableTransactionActionType.UpdateMerge, Mark(partition, r.Key, r.At), ETag.All)));
+                await table.SubmitTransactionAsync(distinct.Select(r => new TableTransactionAction(TableTransactionActionType.UpdateMerge, Mark(source, r.Key, r.At), ETag.All)));
                 return [.. rows.Select(_ => GroupCommitOutcome.Of(true))];
             }
             catch (TableTransactionFailedException)
@@ -182,7 +171,7 @@ public sealed class InboxStore
         {
             try
             {
-                await table.UpdateEntityAsync(Mark(partition, rows[i].Key, rows[i].At), ETag.All, TableUpdateMode.Merge);
+                await table.UpdateEntityAsync(Mark(source, rows[i].Key, rows[i].At), ETag.All, TableUpdateMode.Merge);
                 outcomes[i] = GroupCommitOutcome.Of(true);
             }
             catch (RequestFailedException ex)
@@ -216,7 +205,7 @@ public sealed class InboxStore
     public async Task<bool> HasUnprocessedAsync(string source, DateTimeOffset from, DateTimeOffset before, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken);
-        var filter = TableClient.CreateQueryFilter($"Status eq {Pending} and ReceivedAt ge {from} and ReceivedAt lt {before}") + " and " + IntakeKeys.PartitionsFilter(source);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {source} and Status eq {Pending} and ReceivedAt ge {from} and ReceivedAt lt {before}");
         await foreach (var _ in table.QueryAsync<TableEntity>(filter, maxPerPage: 1, select: ["RowKey"], cancellationToken: cancellationToken))
         {
             return true;
@@ -226,7 +215,7 @@ public sealed class InboxStore
     }
 
     private static InboxItem ToItem(TableEntity row) => new(
-        IntakeKeys.SourceOf(row.PartitionKey),
+        row.PartitionKey,
         row.RowKey,
         row.GetString("Kind") ?? "",
         row.GetDateTimeOffset("ReceivedAt") ?? DateTimeOffset.MinValue,
@@ -236,10 +225,7 @@ public sealed class InboxStore
         row.GetString("VersionId"),
         row.GetString("EventKind"),
         row.GetBinary("Body"),
-        row.GetString("BodyBlob"))
-    {
-        StoredPartition = row.PartitionKey,
-    };
+        row.GetString("BodyBlob"));
 
     private async Task EnsureTableAsync(CancellationToken cancellationToken)
     {

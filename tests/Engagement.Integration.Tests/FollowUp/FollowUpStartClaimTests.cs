@@ -44,7 +44,7 @@ public sealed class FollowUpStartClaimTests
     private static async Task<string?> InboxStatusAsync(StandaloneHost host, string encounterId)
     {
         var inbox = IntakeFixture.Table(host.Settings["Engagement__Intake__StoragePrefix"]!, "Inbox");
-        var rows = await inbox.QueryAsync<TableEntity>(Engagement.Intake.IntakeKeys.PartitionsFilter("ehr1")).ToListAsync();
+        var rows = await inbox.QueryAsync<TableEntity>(e => e.PartitionKey == "ehr1").ToListAsync();
         return rows.SingleOrDefault(r => r.GetString("ResourceId") == encounterId)?.GetString("Status");
     }
 

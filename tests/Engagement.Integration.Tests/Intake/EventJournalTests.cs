@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 namespace Engagement.Integration.Tests.Intake;
 
 /// <summary>
-/// The event journal records each routed event once: records of one partition that meet in a process share one
+/// The event journal records each routed event once: records of one source that meet in a process share one
 /// transaction, a repeat (in the same batch, or recorded before) answers false, and only one of two concurrent
 /// processors counts an event. Rows an earlier version left unrouted are flagged by the next record.
 /// </summary>
@@ -59,24 +59,6 @@ public sealed class EventJournalTests
         Assert.Equal(1, recorded.Take(2).Count(r => r));
         Assert.True(recorded[2]);
         Assert.True(await first.IsRoutedAsync(Event("legacy", "{}"), CancellationToken.None));
-    }
-
-    [Fact]
-    public async Task Events_are_spread_over_the_source_s_partitions_and_one_recorded_in_the_earlier_single_partition_is_still_found_routed()
-    {
-        var options = Options.Create(new IntakeOptions { StoragePrefix = IntakeFixture.NewPrefix() });
-        var table = TestEnvironment.StorageClients().Tables.GetTableClient(options.Value.StoragePrefix + "Events");
-        await table.CreateIfNotExistsAsync();
-        await table.AddEntityAsync(new TableEntity("ehr1", "before-upgrade") { ["ResourceType"] = "Encounter", ["Routed"] = true });
-        var journal = new EventJournal(TestEnvironment.StorageClients(), options);
-
-        // A rerun of an event an earlier version routed finds it, and does not route it again.
-        Assert.True(await journal.IsRoutedAsync(Event("before-upgrade", "{}"), CancellationToken.None));
-
-        await Task.WhenAll(Enumerable.Range(0, 32).Select(i => journal.RecordRoutedAsync(Event($"e{i:D3}", "{}"), At, CancellationToken.None)));
-        var partitions = (await table.QueryAsync<TableEntity>(e => e.RowKey != "before-upgrade").ToListAsync()).Select(r => r.PartitionKey).Distinct().ToList();
-        Assert.Equal(IntakeKeys.Buckets, partitions.Count);
-        Assert.All(partitions, p => Assert.StartsWith("ehr1|", p, StringComparison.Ordinal));
     }
 
     private static ClinicalEvent Event(string id, string json) =>

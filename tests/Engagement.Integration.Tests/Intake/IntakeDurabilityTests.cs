@@ -62,7 +62,7 @@ public sealed class IntakeDurabilityTests
         var patientId = FollowUp.FollowUpHarness.NewId("pat");
 
         async Task<List<TableEntity>> RowsAsync() =>
-            [.. (await inbox.QueryAsync<TableEntity>(Engagement.Intake.IntakeKeys.PartitionsFilter("ehr1")).ToListAsync())
+            [.. (await inbox.QueryAsync<TableEntity>(e => e.PartitionKey == "ehr1").ToListAsync())
                 .Where(r => r.GetString("ResourceId") == patientId)
                 .OrderBy(r => r.GetDateTimeOffset("ReceivedAt"))];
 

@@ -74,7 +74,7 @@ public sealed class IntakeFixture : IAsyncLifetime
     }
 
     public async Task<List<TableEntity>> RowsAsync(string suffix, string source) =>
-        await Table(suffix).QueryAsync<TableEntity>(Engagement.Intake.IntakeKeys.PartitionsFilter(source)).ToListAsync();
+        await Table(suffix).QueryAsync<TableEntity>(e => e.PartitionKey == source).ToListAsync();
 
     public static async Task<HttpResponseMessage> SendAsync(StandaloneHost host, HttpMethod method, string path, string? body,
         string? secret = Secret, string mediaType = "application/fhir+json; charset=utf-8", string? signatureKey = null)

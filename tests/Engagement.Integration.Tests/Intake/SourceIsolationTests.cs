@@ -52,7 +52,7 @@ public sealed class SourceIsolationTests
 
         var events = IntakeFixture.Table(prefix, "Events");
         await Poll.UntilAsync(
-            async () => await events.QueryAsync<TableEntity>(Engagement.Intake.IntakeKeys.PartitionsFilter("ehr2")).ToListAsync(),
+            async () => await events.QueryAsync<TableEntity>(e => e.PartitionKey == "ehr2").ToListAsync(),
             rows => rows.Any(r => r.GetString("ResourceId") == "enc-up-1" && r.GetBoolean("Routed") == true),
             TimeSpan.FromSeconds(30), "ehr2's event fetched and routed");
         Assert.DoesNotContain(host.Output, line => line.Contains("from ehr2 failed", StringComparison.Ordinal));
