@@ -31,7 +31,7 @@ public static class ReliabilityRun
     {
         var text = new StringBuilder()
             .Append(CultureInfo.InvariantCulture, $"### {scenario} ({(IsLong ? "long" : "short")})\n\n")
-            .Append(CultureInfo.InvariantCulture, $"- date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC\n")
+            .Append(CultureInfo.InvariantCulture, $"- date: {TimeProvider.System.GetUtcNow():yyyy-MM-dd HH:mm} UTC\n")
             .Append(CultureInfo.InvariantCulture, $"- command: `{Command}`\n");
         foreach (var (figure, value) in figures)
         {
@@ -61,7 +61,7 @@ public static class ReliabilityRun
     /// <summary>Keeps a host's log (ids and codes only: no PHI is logged) next to the results file; returns its path.</summary>
     public static string KeepLog(string name, IEnumerable<string> lines)
     {
-        var path = Path.Combine(Path.GetDirectoryName(ResultsFile)!, $"{name}-{DateTime.UtcNow:yyyyMMdd-HHmmss}.log");
+        var path = Path.Combine(Path.GetDirectoryName(ResultsFile)!, $"{name}-{TimeProvider.System.GetUtcNow():yyyyMMdd-HHmmss}.log");
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllLines(path, lines);
         return path;
