@@ -72,6 +72,16 @@ public sealed class SoakTests
         await using var taskHubAzurite = new PrivateAzurite(inMemory: true);
         await taskHubAzurite.StartAsync();
 
+        // Intake on a storage account of its own too (Engagement__Intake__StorageConnectionName), the bulkhead that keeps
+        // the EHR's acknowledgement out of the queue of the app's account; ENGAGEMENT_SOAK_INTAKE_ACCOUNT=shared runs it on
+        // the app's Azurite instead, as the default configuration does.
+        var ownIntake = !string.Equals(Environment.GetEnvironmentVariable("ENGAGEMENT_SOAK_INTAKE_ACCOUNT"), "shared", StringComparison.OrdinalIgnoreCase);
+        await using var intakeAzurite = ownIntake ? new PrivateAzurite(inMemory: true) : null;
+        if (intakeAzurite is not null)
+        {
+            await intakeAzurite.StartAsync();
+        }
+
         // The product's own sweeper timing (the harness shortens it for the crash scenarios; under a backlog that would
         // re-drive rows the queue listener is about to process).
         await using var h = new ReliabilityHarness(azurite.ConnectionString, secondsPerDay, s =>
@@ -84,6 +94,11 @@ public sealed class SoakTests
             s["Engagement__FollowUp__DurablePurgeInterval"] = Environment.GetEnvironmentVariable("ENGAGEMENT_SOAK_PURGE_INTERVAL") ?? "00:00:15";
             s["Engagement__Durable__StorageConnectionName"] = "TaskHubStorage";
             s["TaskHubStorage"] = taskHubAzurite.ConnectionString;
+            if (intakeAzurite is not null)
+            {
+                s["Engagement__Intake__StorageConnectionName"] = "IntakeStorage";
+                s["IntakeStorage"] = intakeAzurite.ConnectionString;
+            }
         });
         await h.Host.StartAsync();
         var pid = h.Host.ProcessId!.Value;
@@ -514,7 +529,8 @@ public sealed class SoakTests
             ($"accept latency p50 / p99 / max, last {Round(minutes)} min", $"{Round(Percentile(final, 0.5))} / {Round(Percentile(final, 0.99))} / {Round(final.DefaultIfEmpty(double.NaN).Last())} ms"),
             ($"of that, the load client's own lag before sending (scheduled start → request begun) p99 / max, first / last {Round(minutes)} min",
                 $"{Round(Percentile(firstLag, 0.99))} / {Round(firstLag.DefaultIfEmpty(double.NaN).Last())} ms / {Round(Percentile(finalLag, 0.99))} / {Round(finalLag.DefaultIfEmpty(double.NaN).Last())} ms"),
-            ("Azurite (in memory, holds every row) RSS MB: start / end of load / after drain", $"{Round(snapshot.FirstOrDefault()?.AzuriteRssMb ?? double.NaN)} / {Round(during.LastOrDefault()?.AzuriteRssMb ?? double.NaN)} / {Round(RssMb(azuritePid))}"),
+            ("intake's storage account", intakeAzurite is null ? "the app's Azurite (ENGAGEMENT_SOAK_INTAKE_ACCOUNT=shared)" : $"an Azurite of its own, RSS {Round(RssMb(intakeAzurite.ProcessId!.Value))} MB after drain"),
+            ("the app's Azurite (in memory, holds every row) RSS MB: start / end of load / after drain", $"{Round(snapshot.FirstOrDefault()?.AzuriteRssMb ?? double.NaN)} / {Round(during.LastOrDefault()?.AzuriteRssMb ?? double.NaN)} / {Round(RssMb(azuritePid))}"),
             ("backlog max during load: intake queue messages (a batch of up to 64 rows each) / inbox pending / outbox pending / durable work items", $"{during.Select(s => s.IntakeQueue).DefaultIfEmpty().Max()} / {during.Select(s => s.InboxPending ?? 0).DefaultIfEmpty().Max()} / {during.Select(s => s.OutboxPending ?? 0).DefaultIfEmpty().Max()} / {during.Select(s => s.DurableWorkItems).DefaultIfEmpty().Max()}"),
             ("backlog at end of load: intake queue messages / inbox pending / outbox pending / durable work items", during.LastOrDefault() is { } e ? $"{e.IntakeQueue} / {e.InboxPending} / {e.OutboxPending} / {e.DurableWorkItems}" : "n/a"),
             ("backlog after drain", drained ? "0 (intake queue, inbox, outbox, durable work items)" : "not drained within " + drainTimeout),
@@ -621,7 +637,7 @@ public sealed class SoakTests
     private sealed class Backlog(ReliabilityHarness h)
     {
         private readonly QueueClient intakeQueue = new(h.Storage, h.Prefix.ToLowerInvariant());
-        private readonly TableClient inbox = new(h.Storage, h.Prefix + "Inbox");
+        private readonly TableClient inbox = new(h.Host.Settings.GetValueOrDefault("IntakeStorage") ?? h.Storage, h.Prefix + "Inbox");
         private readonly TableClient outbox = new(h.Storage, h.OutboxTable);
         private readonly QueueServiceClient queues = new(h.Host.Settings.GetValueOrDefault("TaskHubStorage") ?? h.Storage);
         private readonly string hub = h.Host.Settings["Engagement__Durable__TaskHubName"]!.ToLowerInvariant();

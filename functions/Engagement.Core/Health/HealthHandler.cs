@@ -1,5 +1,7 @@
 using Engagement.Http;
+using Engagement.Intake;
 using Engagement.Storage;
+using Engagement.Storage.AzureStorage;
 using Hl7.Fhir.Model;
 using Microsoft.AspNetCore.Http;
 using Task = System.Threading.Tasks.Task;
@@ -8,9 +10,14 @@ using Microsoft.Extensions.Logging;
 
 namespace Engagement.Health;
 
-/// <summary><c>GET /api/health</c>: 200 when storage and the durable engine answer, 503 otherwise.</summary>
-public sealed class HealthHandler(IStorageProbe storage, ILogger<HealthHandler> logger)
+/// <summary>
+/// <c>GET /api/health</c>: 200 when storage (and intake's own account, when it has one) and the durable engine answer,
+/// 503 otherwise.
+/// </summary>
+public sealed class HealthHandler(IStorageProbe storage, IntakeStorage intake, ILogger<HealthHandler> logger)
 {
+    private readonly TableStorageProbe? intakeProbe = intake.IsSeparate ? new TableStorageProbe(intake.Clients) : null;
+
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(5);
 
     public async Task<IResult> HandleAsync(DurableTaskClient durableClient, CancellationToken cancellationToken)
@@ -21,7 +28,10 @@ public sealed class HealthHandler(IStorageProbe storage, ILogger<HealthHandler> 
             "durable",
             async ct => await durableClient.GetInstanceAsync("health-probe", getInputsAndOutputs: false, ct),
             cancellationToken);
-        var results = await Task.WhenAll(storageTask, durableTask);
+        Task<(string Component, string? Error)>[] probes = intakeProbe is null
+            ? [storageTask, durableTask]
+            : [storageTask, ProbeAsync("intake storage", intakeProbe.ProbeAsync, cancellationToken), durableTask];
+        var results = await Task.WhenAll(probes);
 
         var outcome = new OperationOutcome();
         foreach (var (component, error) in results)

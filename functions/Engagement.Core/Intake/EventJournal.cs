@@ -25,12 +25,12 @@ public sealed class EventJournal
     private readonly GroupCommit<TableEntity, bool> records;
     private volatile bool ready;
 
-    public EventJournal(StorageClients storage, IOptions<IntakeOptions> options)
+    public EventJournal(IntakeStorage storage, IOptions<IntakeOptions> options)
     {
         ArgumentNullException.ThrowIfNull(storage);
         ArgumentNullException.ThrowIfNull(options);
-        table = storage.Tables.GetTableClient(options.Value.EventsTable);
-        container = storage.Blobs.GetBlobContainerClient(options.Value.ContainerName);
+        table = storage.Clients.Tables.GetTableClient(options.Value.EventsTable);
+        container = storage.Clients.Blobs.GetBlobContainerClient(options.Value.ContainerName);
         records = new(WriteAsync, TakeAsMuchAsFits);
     }
 

@@ -52,12 +52,12 @@ public sealed class InboxStore
     /// <summary>Most operations in one entity-group transaction.</summary>
     private const int MaxTransaction = 100;
 
-    public InboxStore(StorageClients storage, IOptions<IntakeOptions> options)
+    public InboxStore(IntakeStorage storage, IOptions<IntakeOptions> options)
     {
         ArgumentNullException.ThrowIfNull(storage);
         ArgumentNullException.ThrowIfNull(options);
-        table = storage.Tables.GetTableClient(options.Value.InboxTable);
-        container = storage.Blobs.GetBlobContainerClient(options.Value.ContainerName);
+        table = storage.Clients.Tables.GetTableClient(options.Value.InboxTable);
+        container = storage.Clients.Blobs.GetBlobContainerClient(options.Value.ContainerName);
     }
 
     /// <summary>The row <see cref="AddAsync"/> writes for <paramref name="item"/>: the body inline, or the blob it goes to.</summary>

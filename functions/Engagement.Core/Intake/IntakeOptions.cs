@@ -17,6 +17,13 @@ public sealed class IntakeOptions
     /// </summary>
     public string StoragePrefix { get; set; } = "Intake";
 
+    /// <summary>
+    /// The connection of intake's tables and inbox blobs (<see cref="IntakeStorage"/>): <c>AzureWebJobsStorage</c> by
+    /// default, or the name of another one (a connection string, or <c>{name}__accountName</c> with a managed identity),
+    /// so that the EHR's acknowledgement does not share a storage account with the rest of the app.
+    /// </summary>
+    public string StorageConnectionName { get; set; } = Engagement.Hosting.ConfigurationKeys.Storage;
+
     /// <summary>Whether this process drains the intake queue and re-drives unprocessed inbox rows (both default on).</summary>
     public bool Processing { get; set; } = true;
 

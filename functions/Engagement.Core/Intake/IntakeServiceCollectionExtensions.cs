@@ -1,7 +1,9 @@
+using Engagement.Storage.AzureStorage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
 
 namespace Engagement.Intake;
 
@@ -15,6 +17,7 @@ public static class IntakeServiceCollectionExtensions
         services.AddOptions<SourceMap>().Bind(configuration.GetSection(SourceOptions.SectionName));
         services.AddSingleton<SourceRegistry>();
         services.AddSingleton<InboundGate>();
+        services.AddSingleton(sp => IntakeStorage.Create(sp.GetRequiredService<StorageClients>(), sp.GetRequiredService<IOptions<IntakeOptions>>(), configuration));
         services.AddSingleton<InboxStore>();
         services.AddSingleton<IntakeBacklog>();
         services.AddSingleton<IntakeQueue>();

@@ -18,9 +18,9 @@ namespace Engagement.Intake;
 /// retried (the soak, docs/reliability.md). Other instances still meet at the ETag.
 /// </para>
 /// </summary>
-public sealed class SubscriptionStateStore(StorageClients storage, IOptions<IntakeOptions> options)
+public sealed class SubscriptionStateStore(IntakeStorage storage, IOptions<IntakeOptions> options)
 {
-    private readonly TableClient table = storage.Tables.GetTableClient(options.Value.SubscriptionsTable);
+    private readonly TableClient table = storage.Clients.Tables.GetTableClient(options.Value.SubscriptionsTable);
     private GroupCommit<Func<SubscriptionState, SubscriptionState>, SubscriptionState>? commits;
     private readonly ConcurrentDictionary<string, TableEntity> written = new(StringComparer.Ordinal);
     private volatile bool ready;

@@ -9,9 +9,9 @@ namespace Engagement.Host.Api;
 /// Benchmark floor (standalone host only, opt-in): one table insert per request and nothing else, so the intake
 /// accept path can be reported as a share of what the storage allows on the same machine in the same run.
 /// </summary>
-public sealed class IntakeFloor(StorageClients storage, IOptions<IntakeOptions> options)
+public sealed class IntakeFloor(IntakeStorage storage, IOptions<IntakeOptions> options)
 {
-    private readonly TableClient table = storage.Tables.GetTableClient(options.Value.StoragePrefix + "Floor");
+    private readonly TableClient table = storage.Clients.Tables.GetTableClient(options.Value.StoragePrefix + "Floor");
     private volatile bool ready;
 
     public async Task<IResult> InsertAsync(CancellationToken cancellationToken)

@@ -18,14 +18,14 @@ public sealed class EventJournalTests
     public async Task Concurrent_records_count_each_event_once_and_another_instance_sees_them_routed()
     {
         var options = Options.Create(new IntakeOptions { StoragePrefix = IntakeFixture.NewPrefix() });
-        var journal = new EventJournal(TestEnvironment.StorageClients(), options);
+        var journal = new EventJournal(new IntakeStorage(TestEnvironment.StorageClients()), options);
         var events = Enumerable.Range(0, 150).Select(i => Event($"e{i:D3}", i == 3 ? new string('x', 70 * 1024) : "{}")).ToList();
         var submissions = events.Concat(events.Where((_, i) => i % 5 == 0)).OrderBy(_ => Random.Shared.Next()).ToList();
 
         var recorded = await Task.WhenAll(submissions.Select(e => Task.Run(() => journal.RecordRoutedAsync(e, At, CancellationToken.None))));
 
         Assert.Equal(150, recorded.Count(r => r));
-        var other = new EventJournal(TestEnvironment.StorageClients(), options);
+        var other = new EventJournal(new IntakeStorage(TestEnvironment.StorageClients()), options);
         foreach (var e in events)
         {
             Assert.True(await other.IsRoutedAsync(e, CancellationToken.None), e.EventId);
@@ -47,8 +47,8 @@ public sealed class EventJournalTests
         var table = tables.GetTableClient(options.Value.StoragePrefix + "Events");
         await table.CreateIfNotExistsAsync();
         await table.AddEntityAsync(new TableEntity("ehr1", "legacy") { ["ResourceType"] = "Encounter", ["Routed"] = false });
-        var first = new EventJournal(TestEnvironment.StorageClients(), options);
-        var second = new EventJournal(TestEnvironment.StorageClients(), options);
+        var first = new EventJournal(new IntakeStorage(TestEnvironment.StorageClients()), options);
+        var second = new EventJournal(new IntakeStorage(TestEnvironment.StorageClients()), options);
         Assert.False(await first.IsRoutedAsync(Event("legacy", "{}"), CancellationToken.None));
 
         var recorded = await Task.WhenAll(

@@ -16,7 +16,7 @@ public sealed class InboxStoreTests
     public async Task Concurrent_marks_all_land_and_a_missing_row_fails_only_its_own_caller()
     {
         var options = Options.Create(new IntakeOptions { StoragePrefix = IntakeFixture.NewPrefix() });
-        var inbox = new InboxStore(TestEnvironment.StorageClients(), options);
+        var inbox = new InboxStore(new IntakeStorage(TestEnvironment.StorageClients()), options);
         var rows = new List<InboxItem>();
         for (var i = 0; i < 150; i++)
         {
@@ -32,7 +32,7 @@ public sealed class InboxStoreTests
         await Task.WhenAll(marks.Take(marks.Count - 1));
 
         // Read by another instance: every row is processed, without its body, and none was created for the missing key.
-        var other = new InboxStore(TestEnvironment.StorageClients(), options);
+        var other = new InboxStore(new IntakeStorage(TestEnvironment.StorageClients()), options);
         foreach (var row in rows)
         {
             var stored = (await other.GetAsync("ehr1", row.Key, CancellationToken.None))!;

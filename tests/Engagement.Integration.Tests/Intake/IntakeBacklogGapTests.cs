@@ -29,7 +29,7 @@ public sealed class IntakeBacklogGapTests
         var waiting = Encoding.UTF8.GetBytes(Notifications.Build("notification-full-resource.json", sub, 2, 2));
         var notification = NotificationParser.Parse(waiting, 64, out _)!;
         var inbox = new InboxStore(
-            TestEnvironment.StorageClients(),
+            new IntakeStorage(TestEnvironment.StorageClients()),
             Options.Create(new IntakeOptions { StoragePrefix = prefix }));
         var key = IntakeKeys.For("notification", "ehr1", notification.DedupeKey(IntakeKeys.ForBytes(waiting)));
         Assert.True(await inbox.AddAsync(

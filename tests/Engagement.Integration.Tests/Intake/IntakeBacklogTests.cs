@@ -15,7 +15,7 @@ public sealed class IntakeBacklogTests
     [Fact]
     public async Task A_not_behind_answer_is_not_reused_for_a_later_cutoff_and_a_behind_answer_is_reused_briefly()
     {
-        var inbox = new InboxStore(TestEnvironment.StorageClients(), Options.Create(new IntakeOptions { StoragePrefix = IntakeFixture.NewPrefix() }));
+        var inbox = new InboxStore(new IntakeStorage(TestEnvironment.StorageClients()), Options.Create(new IntakeOptions { StoragePrefix = IntakeFixture.NewPrefix() }));
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var backlog = new IntakeBacklog(inbox, clock);
         var grace = TimeSpan.FromSeconds(2);

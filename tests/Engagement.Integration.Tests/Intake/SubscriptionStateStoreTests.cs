@@ -12,7 +12,7 @@ namespace Engagement.Integration.Tests.Intake;
 public sealed class SubscriptionStateStoreTests
 {
     private static SubscriptionStateStore NewStore(string prefix) => new(
-        TestEnvironment.StorageClients(),
+        new IntakeStorage(TestEnvironment.StorageClients()),
         Options.Create(new IntakeOptions { StoragePrefix = prefix }));
 
     [Fact]

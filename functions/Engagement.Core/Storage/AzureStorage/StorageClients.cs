@@ -18,15 +18,22 @@ namespace Engagement.Storage.AzureStorage;
 public sealed class StorageClients
 {
     public StorageClients(IConfiguration configuration)
+        : this(configuration, ConfigurationKeys.Storage)
+    {
+    }
+
+    /// <summary>The account of the connection <paramref name="connectionName"/> (a connection string, or <c>{name}__accountName</c>, …).</summary>
+    public StorageClients(IConfiguration configuration, string connectionName)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentException.ThrowIfNullOrEmpty(connectionName);
         // Fail fast: callers answer 503 and the sender retries, rather than holding requests for minutes.
         var tableOptions = new TableClientOptions();
         tableOptions.Retry.MaxRetries = 2;
         tableOptions.Retry.NetworkTimeout = TimeSpan.FromSeconds(10);
         var queueOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
 
-        if (configuration[ConfigurationKeys.Storage] is { Length: > 0 } connectionString)
+        if (configuration[connectionName] is { Length: > 0 } connectionString)
         {
             ConnectionString = connectionString;
             Tables = new TableServiceClient(connectionString, tableOptions);
@@ -35,14 +42,14 @@ public sealed class StorageClients
             return;
         }
 
-        var section = configuration.GetSection(ConfigurationKeys.Storage);
+        var section = configuration.GetSection(connectionName);
         var account = section["accountName"];
         Uri Endpoint(string service) =>
             section[$"{service}ServiceUri"] is { Length: > 0 } uri ? new Uri(uri)
             : account is { Length: > 0 } ? new Uri($"https://{account}.{service}.core.windows.net")
             : throw new InvalidOperationException(
-                $"Configuration '{ConfigurationKeys.Storage}' is required: a connection string (UseDevelopmentStorage=true for Azurite) " +
-                $"or '{ConfigurationKeys.Storage}__accountName' for identity-based access.");
+                $"Configuration '{connectionName}' is required: a connection string (UseDevelopmentStorage=true for Azurite) " +
+                $"or '{connectionName}__accountName' for identity-based access.");
         var credential = Credential(section);
         Tables = new TableServiceClient(Endpoint("table"), credential, tableOptions);
         Queues = new QueueServiceClient(Endpoint("queue"), credential, queueOptions);
