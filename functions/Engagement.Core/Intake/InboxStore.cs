@@ -36,13 +36,6 @@ public sealed record InboxItem(
 /// dedupe key, so the insert itself detects a duplicate. Bodies up to <see cref="InlineLimit"/> bytes are a binary
 /// property; larger ones go to the <c>{prefix}-inbox</c> container first, so a row never points at a missing blob.
 /// Marking a row processed drops its inline body.
-/// <para>
-/// Pending markers: with each row, in the same transaction, a marker row <c>{PendingPrefix}{key}</c> in the same
-/// partition, holding <c>ReceivedAt</c>; marking the row processed deletes it in the same transaction. What is still
-/// unprocessed (the sweeper's work, and whether intake is behind at a source) is then a row-key range of one partition,
-/// which holds what is pending, not every delivery ever acknowledged. Before the markers both were filters on
-/// <c>Status</c>: a read of the whole table every sweep (ADR 0002).
-/// </para>
 /// </summary>
 public sealed class InboxStore
 {
@@ -50,33 +43,14 @@ public sealed class InboxStore
     public const string Pending = "Pending";
     public const string Processed = "Processed";
 
-    /// <summary>Row-key prefix of the pending markers ('!' sorts before the keys, which are hex digits).</summary>
-    public const string PendingPrefix = "!pending|";
-
-    /// <summary>Just past the last pending marker's row key.</summary>
-    private const string PendingEnd = "!pending}";
-
-    /// <summary>
-    /// The row that records that every row written before the markers existed has its marker (partition and row key; no
-    /// source is called this: source names are configuration keys).
-    /// </summary>
-    private const string UpgradePartition = "!upgrade";
-    private const string UpgradeRow = "pending-markers";
-
     private readonly TableClient table;
     private readonly BlobContainerClient container;
     private volatile bool tableReady;
     private volatile bool containerReady;
     private GroupCommit<(string Key, DateTimeOffset At), bool>? marks;
-    private volatile bool upgraded;
 
     /// <summary>Most operations in one entity-group transaction.</summary>
     private const int MaxTransaction = 100;
-
-    /// <summary>Whether a row of the inbox table is a pending marker, not a delivery.</summary>
-    public static bool IsPendingMarker(string rowKey) => rowKey?.StartsWith(PendingPrefix, StringComparison.Ordinal) == true;
-
-    private static TableEntity Marker(string source, string key, DateTimeOffset receivedAt) => new(source, PendingPrefix + key) { ["ReceivedAt"] = receivedAt };
 
     public InboxStore(IntakeStorage storage, IOptions<IntakeOptions> options)
     {
@@ -96,10 +70,7 @@ public sealed class InboxStore
 
     private static string BlobName(InboxItem item) => $"{item.Source.ToLowerInvariant()}/{item.Key}.json";
 
-    /// <summary>
-    /// Stores the delivery and its pending marker (one transaction) unless its key is already there. False for a
-    /// duplicate. Throws when storage fails.
-    /// </summary>
+    /// <summary>Stores the delivery unless its key is already there. False for a duplicate. Throws when storage fails.</summary>
     public async Task<bool> AddAsync(InboxItem item, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(item);
@@ -133,9 +104,7 @@ public sealed class InboxStore
 
         try
         {
-            await table.SubmitTransactionAsync(
-                [new TableTransactionAction(TableTransactionActionType.Add, entity), new TableTransactionAction(TableTransactionActionType.Add, Marker(item.Source, item.Key, item.ReceivedAt))],
-                cancellationToken);
+            await table.AddEntityAsync(entity, cancellationToken);
             return true;
         }
         catch (RequestFailedException ex) when (ex.Status == (int)HttpStatusCode.Conflict)
@@ -164,15 +133,14 @@ public sealed class InboxStore
     }
 
     /// <summary>
-    /// Marks the row processed and deletes its pending marker. Marks of the same source that meet in this process go out
-    /// together, as one entity-group transaction of up to 50 rows (two operations each;
-    /// <see cref="GroupCommit{TItem,TResult}"/>): one storage call where concurrent processors made one each. Returns once
-    /// the write holding this row has succeeded.
+    /// Marks the row processed. Marks of the same source that meet in this process go out together, as one entity-group
+    /// transaction of up to 100 rows (<see cref="GroupCommit{TItem,TResult}"/>): one storage call where concurrent
+    /// processors made one each. Returns once the write holding this row has succeeded.
     /// </summary>
     public Task MarkProcessedAsync(InboxItem item, DateTimeOffset at, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(item);
-        var group = LazyInitializer.EnsureInitialized(ref marks, () => new(WriteMarksAsync, waiting => Math.Min(waiting.Count, MaxTransaction / 2)));
+        var group = LazyInitializer.EnsureInitialized(ref marks, () => new(WriteMarksAsync, waiting => Math.Min(waiting.Count, MaxTransaction)));
         return group.SubmitAsync(item.Source, (item.Key, at), cancellationToken);
     }
 
@@ -185,19 +153,17 @@ public sealed class InboxStore
 
         // A transaction may not touch a row twice (the same row processed twice at once): the last mark stands for both.
         var distinct = rows.GroupBy(r => r.Key, StringComparer.Ordinal).Select(g => g.Last()).ToList();
-        try
+        if (distinct.Count > 1)
         {
-            await table.SubmitTransactionAsync(distinct.SelectMany(r => new[]
+            try
             {
-                new TableTransactionAction(TableTransactionActionType.UpdateMerge, Mark(source, r.Key, r.At), ETag.All),
-                new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(source, PendingPrefix + r.Key), ETag.All),
-            }));
-            return [.. rows.Select(_ => GroupCommitOutcome.Of(true))];
-        }
-        catch (TableTransactionFailedException)
-        {
-            // One operation failed the whole transaction (a marker already gone: the row was processed twice at once, or
-            // written before markers existed): mark them one by one, each with its own outcome.
+                await table.SubmitTransactionAsync(distinct.Select(r => new TableTransactionAction(TableTransactionActionType.UpdateMerge, Mark(source, r.Key, r.At), ETag.All)));
+                return [.. rows.Select(_ => GroupCommitOutcome.Of(true))];
+            }
+            catch (TableTransactionFailedException)
+            {
+                // One row failed the whole transaction: mark them one by one, each with its own outcome.
+            }
         }
 
         var outcomes = new GroupCommitOutcome<bool>[rows.Count];
@@ -206,7 +172,6 @@ public sealed class InboxStore
             try
             {
                 await table.UpdateEntityAsync(Mark(source, rows[i].Key, rows[i].At), ETag.All, TableUpdateMode.Merge);
-                await DeleteMarkerAsync(source, rows[i].Key, CancellationToken.None);
                 outcomes[i] = GroupCommitOutcome.Of(true);
             }
             catch (RequestFailedException ex)
@@ -218,96 +183,35 @@ public sealed class InboxStore
         return outcomes;
     }
 
-    /// <summary>
-    /// Rows of <paramref name="sources"/> acknowledged before <paramref name="before"/> and not yet processed (the
-    /// sweeper's work), from their pending markers. A marker whose row is processed (a crash between the two writes of
-    /// a one-by-one mark) is deleted on the way.
-    /// </summary>
-    public async Task<IReadOnlyList<InboxItem>> GetUnprocessedAsync(IEnumerable<string> sources, DateTimeOffset before, int max, CancellationToken cancellationToken)
+    /// <summary>Rows acknowledged before <paramref name="before"/> and not yet processed (the sweeper's work).</summary>
+    public async Task<IReadOnlyList<InboxItem>> GetUnprocessedAsync(DateTimeOffset before, int max, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(sources);
         await EnsureTableAsync(cancellationToken);
-        await EnsureMarkedAsync(cancellationToken);
         var items = new List<InboxItem>();
-        foreach (var source in sources)
+        var filter = TableClient.CreateQueryFilter($"Status eq {Pending} and ReceivedAt lt {before}");
+        await foreach (var row in table.QueryAsync<TableEntity>(filter, maxPerPage: max, cancellationToken: cancellationToken))
         {
-            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {source} and RowKey ge {PendingPrefix} and RowKey lt {PendingEnd} and ReceivedAt lt {before}");
-            await foreach (var marker in table.QueryAsync<TableEntity>(filter, maxPerPage: max, select: ["RowKey"], cancellationToken: cancellationToken))
+            items.Add(ToItem(row));
+            if (items.Count >= max)
             {
-                var key = marker.RowKey[PendingPrefix.Length..];
-                var row = await table.GetEntityIfExistsAsync<TableEntity>(source, key, cancellationToken: cancellationToken);
-                if (!row.HasValue || row.Value!.GetString("Status") == Processed)
-                {
-                    await DeleteMarkerAsync(source, key, cancellationToken);
-                    continue;
-                }
-
-                items.Add(ToItem(row.Value!));
-                if (items.Count >= max)
-                {
-                    return items;
-                }
+                break;
             }
         }
 
         return items;
     }
 
-    /// <summary>Whether a row of <paramref name="source"/> acknowledged between <paramref name="from"/> and <paramref name="before"/> is not yet processed (from its pending markers).</summary>
+    /// <summary>Whether a row of <paramref name="source"/> acknowledged between <paramref name="from"/> and <paramref name="before"/> is not yet processed.</summary>
     public async Task<bool> HasUnprocessedAsync(string source, DateTimeOffset from, DateTimeOffset before, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken);
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {source} and RowKey ge {PendingPrefix} and RowKey lt {PendingEnd} and ReceivedAt ge {from} and ReceivedAt lt {before}");
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {source} and Status eq {Pending} and ReceivedAt ge {from} and ReceivedAt lt {before}");
         await foreach (var _ in table.QueryAsync<TableEntity>(filter, maxPerPage: 1, select: ["RowKey"], cancellationToken: cancellationToken))
         {
             return true;
         }
 
         return false;
-    }
-
-    private async Task DeleteMarkerAsync(string source, string key, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await table.DeleteEntityAsync(source, PendingPrefix + key, ETag.All, cancellationToken);
-        }
-        catch (RequestFailedException ex) when (ex.Status == (int)HttpStatusCode.NotFound)
-        {
-            // Already gone.
-        }
-    }
-
-    /// <summary>
-    /// Once per table (recorded in a row of its own), and checked once per process: rows written before pending markers
-    /// existed that are still unprocessed get their marker. The one read of the whole table left, so an upgrade loses
-    /// nothing.
-    /// </summary>
-    private async Task EnsureMarkedAsync(CancellationToken cancellationToken)
-    {
-        if (upgraded)
-        {
-            return;
-        }
-
-        if (!(await table.GetEntityIfExistsAsync<TableEntity>(UpgradePartition, UpgradeRow, ["RowKey"], cancellationToken)).HasValue)
-        {
-            await foreach (var row in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"Status eq {Pending}"), select: ["PartitionKey", "RowKey", "ReceivedAt"], cancellationToken: cancellationToken))
-            {
-                try
-                {
-                    await table.AddEntityAsync(Marker(row.PartitionKey, row.RowKey, row.GetDateTimeOffset("ReceivedAt") ?? DateTimeOffset.MinValue), cancellationToken);
-                }
-                catch (RequestFailedException ex) when (ex.Status == (int)HttpStatusCode.Conflict)
-                {
-                    // It has its marker.
-                }
-            }
-
-            await table.UpsertEntityAsync(new TableEntity(UpgradePartition, UpgradeRow), TableUpdateMode.Replace, cancellationToken);
-        }
-
-        upgraded = true;
     }
 
     private static InboxItem ToItem(TableEntity row) => new(

@@ -133,14 +133,13 @@ public sealed class IntakeEnqueuePump(IntakeQueue queue, ILogger<IntakeEnqueuePu
 /// Both hosts: every <see cref="IntakeOptions.SweepInterval"/>, processes inbox rows still unprocessed
 /// <see cref="IntakeOptions.RedriveAfter"/> after they were acknowledged — a crash between acknowledge and enqueue,
 /// a lost message, or processing that kept failing. Durability comes from the inbox rows, not from memory or the queue.
-/// It reads the pending markers of the configured sources (a source removed from configuration keeps its rows pending).
 /// </summary>
-public sealed class IntakeSweeper(InboxStore inbox, IntakeProcessor processor, IntakeQueue queue, SourceRegistry sources, IOptions<IntakeOptions> options, TimeProvider time, ILogger<IntakeSweeper> logger) : BackgroundService
+public sealed class IntakeSweeper(InboxStore inbox, IntakeProcessor processor, IntakeQueue queue, IOptions<IntakeOptions> options, TimeProvider time, ILogger<IntakeSweeper> logger) : BackgroundService
 {
     public async Task<int> SweepAsync(CancellationToken cancellationToken)
     {
         var processed = 0;
-        foreach (var item in await inbox.GetUnprocessedAsync(sources.Names.ToList(), time.GetUtcNow() - options.Value.RedriveAfter, 100, cancellationToken))
+        foreach (var item in await inbox.GetUnprocessedAsync(time.GetUtcNow() - options.Value.RedriveAfter, 100, cancellationToken))
         {
             if (queue.IsInHandOff(item.Source, item.Key))
             {

@@ -3,7 +3,6 @@ using Azure;
 using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using Engagement.Integration.Tests.Infrastructure;
-using Engagement.Intake;
 
 namespace Engagement.Integration.Tests.Intake;
 
@@ -86,15 +85,12 @@ public sealed class IntakeDurabilityTests
         Assert.Contains("\"es\"", before.GetString("Json"), StringComparison.Ordinal);
 
         // A crash after the first row's event was routed and journaled, before the row was marked processed: the row
-        // is pending again with its body and its pending marker (the mark that drops both never ran), and the sweeper
-        // (no queue message, no hand-off) runs it a second time.
+        // is pending again with its body (the mark that drops it never ran), and the sweeper (no queue message, no
+        // hand-off) runs it a second time.
         var first = rows[0];
-        await inbox.SubmitTransactionAsync([
-            new TableTransactionAction(TableTransactionActionType.UpdateMerge,
-                new TableEntity(first.PartitionKey, first.RowKey) { ["Status"] = "Pending", ["Body"] = System.Text.Encoding.UTF8.GetBytes(Engagement.Http.FhirJson.Serialize(v1)) }, ETag.All),
-            new TableTransactionAction(TableTransactionActionType.Add,
-                new TableEntity(first.PartitionKey, InboxStore.PendingPrefix + first.RowKey) { ["ReceivedAt"] = first.GetDateTimeOffset("ReceivedAt") }),
-        ]);
+        await inbox.UpdateEntityAsync(
+            new TableEntity(first.PartitionKey, first.RowKey) { ["Status"] = "Pending", ["Body"] = System.Text.Encoding.UTF8.GetBytes(Engagement.Http.FhirJson.Serialize(v1)) },
+            ETag.All, TableUpdateMode.Merge);
         await Poll.UntilAsync(
             async () => (await inbox.GetEntityAsync<TableEntity>(first.PartitionKey, first.RowKey)).Value.GetString("Status"),
             status => status == "Processed", TimeSpan.FromSeconds(60), "the sweeper to run the row again");

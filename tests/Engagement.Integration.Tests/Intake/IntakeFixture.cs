@@ -6,7 +6,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Azure.Data.Tables;
 using Engagement.Integration.Tests.Infrastructure;
-using Engagement.Intake;
 
 namespace Engagement.Integration.Tests.Intake;
 
@@ -74,9 +73,8 @@ public sealed class IntakeFixture : IAsyncLifetime
         return table;
     }
 
-    /// <summary>The rows of one source (in the inbox: its deliveries, not their pending markers).</summary>
     public async Task<List<TableEntity>> RowsAsync(string suffix, string source) =>
-        await Table(suffix).QueryAsync<TableEntity>(e => e.PartitionKey == source).Where(e => !InboxStore.IsPendingMarker(e.RowKey)).ToListAsync();
+        await Table(suffix).QueryAsync<TableEntity>(e => e.PartitionKey == source).ToListAsync();
 
     public static async Task<HttpResponseMessage> SendAsync(StandaloneHost host, HttpMethod method, string path, string? body,
         string? secret = Secret, string mediaType = "application/fhir+json; charset=utf-8", string? signatureKey = null)
