@@ -32,8 +32,9 @@ public sealed class IntakeStorageAccountTests
         Assert.Equal(HttpStatusCode.OK, await h.PostAsync(Body(1, first)));
         await Poll.UntilAsync(() => h.FollowUpsAsync(first), runs => runs.Count == 1, TimeSpan.FromMinutes(2), "the follow-up of the first discharge");
 
-        // Stored in the intake account, processed there; none of intake's tables on the app's account.
-        var inbox = await RowsAsync(new TableClient(intakeConnection, h.Prefix + "Inbox"));
+        // Stored in the intake account, processed there (the row is marked once routing is done, which can be just after
+        // the run starts); none of intake's tables on the app's account.
+        var inbox = await Poll.UntilAsync(() => RowsAsync(new TableClient(intakeConnection, h.Prefix + "Inbox")), rows => rows.Count == 1 && rows[0].GetString("Status") == "Processed", TimeSpan.FromSeconds(30), "the inbox row in the intake account, processed");
         Assert.Equal(["Processed"], inbox.Select(r => r.GetString("Status")));
         Assert.NotEmpty(await RowsAsync(new TableClient(intakeConnection, h.Prefix + "Events")));
         Assert.NotEmpty(await RowsAsync(new TableClient(intakeConnection, h.Prefix + "Subscriptions")));
