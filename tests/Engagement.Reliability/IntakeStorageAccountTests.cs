@@ -34,10 +34,10 @@ public sealed class IntakeStorageAccountTests
 
         // Stored in the intake account, processed there (the row is marked once routing is done, which can be just after
         // the run starts); none of intake's tables on the app's account.
-        var inbox = await Poll.UntilAsync(() => RowsAsync(new TableClient(intakeConnection, h.Prefix + "Inbox")), rows => rows.Count == 1 && rows[0].GetString("Status") == "Processed", TimeSpan.FromSeconds(30), "the inbox row in the intake account, processed");
+        var inbox = await Poll.UntilAsync(() => new TableClient(intakeConnection, h.Prefix + "Inbox").QueryAsync<TableEntity>().ToListAsync().AsTask(), rows => rows.Count == 1 && rows[0].GetString("Status") == "Processed", TimeSpan.FromSeconds(30), "the inbox row in the intake account, processed");
         Assert.Equal(["Processed"], inbox.Select(r => r.GetString("Status")));
-        Assert.NotEmpty(await RowsAsync(new TableClient(intakeConnection, h.Prefix + "Events")));
-        Assert.NotEmpty(await RowsAsync(new TableClient(intakeConnection, h.Prefix + "Subscriptions")));
+        Assert.NotEmpty(await new TableClient(intakeConnection, h.Prefix + "Events").QueryAsync<TableEntity>().ToListAsync());
+        Assert.NotEmpty(await new TableClient(intakeConnection, h.Prefix + "Subscriptions").QueryAsync<TableEntity>().ToListAsync());
         var appTables = new List<string>();
         await foreach (var table in new TableServiceClient(h.Storage).QueryAsync(t => t.Name.CompareTo(h.Prefix) >= 0 && t.Name.CompareTo(h.Prefix + "~") < 0))
         {
@@ -71,16 +71,5 @@ public sealed class IntakeStorageAccountTests
             using var response = await h.Host.Client.GetAsync(new Uri("/api/health", UriKind.Relative));
             return (response.StatusCode, await response.Content.ReadAsStringAsync());
         }
-    }
-
-    private static async Task<List<TableEntity>> RowsAsync(TableClient table)
-    {
-        var rows = new List<TableEntity>();
-        await foreach (var row in table.QueryAsync<TableEntity>())
-        {
-            rows.Add(row);
-        }
-
-        return rows;
     }
 }

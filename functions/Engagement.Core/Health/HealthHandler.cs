@@ -1,7 +1,5 @@
 using Engagement.Http;
-using Engagement.Intake;
 using Engagement.Storage;
-using Engagement.Storage.AzureStorage;
 using Hl7.Fhir.Model;
 using Microsoft.AspNetCore.Http;
 using Task = System.Threading.Tasks.Task;
@@ -11,27 +9,21 @@ using Microsoft.Extensions.Logging;
 namespace Engagement.Health;
 
 /// <summary>
-/// <c>GET /api/health</c>: 200 when storage (and intake's own account, when it has one) and the durable engine answer,
-/// 503 otherwise.
+/// <c>GET /api/health</c>: 200 when every storage account (<see cref="IStorageProbe"/>: the app's, and intake's own when
+/// it has one) and the durable engine answer, 503 otherwise.
 /// </summary>
-public sealed class HealthHandler(IStorageProbe storage, IntakeStorage intake, ILogger<HealthHandler> logger)
+public sealed class HealthHandler(IEnumerable<IStorageProbe> storage, ILogger<HealthHandler> logger)
 {
-    private readonly TableStorageProbe? intakeProbe = intake.IsSeparate ? new TableStorageProbe(intake.Clients) : null;
-
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(5);
 
     public async Task<IResult> HandleAsync(DurableTaskClient durableClient, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(durableClient);
-        var storageTask = ProbeAsync("storage", ct => storage.ProbeAsync(ct), cancellationToken);
         var durableTask = ProbeAsync(
             "durable",
             async ct => await durableClient.GetInstanceAsync("health-probe", getInputsAndOutputs: false, ct),
             cancellationToken);
-        Task<(string Component, string? Error)>[] probes = intakeProbe is null
-            ? [storageTask, durableTask]
-            : [storageTask, ProbeAsync("intake storage", intakeProbe.ProbeAsync, cancellationToken), durableTask];
-        var results = await Task.WhenAll(probes);
+        var results = await Task.WhenAll([.. storage.Select(probe => ProbeAsync(probe.Component, probe.ProbeAsync, cancellationToken)), durableTask]);
 
         var outcome = new OperationOutcome();
         foreach (var (component, error) in results)

@@ -31,7 +31,7 @@ public static class ServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<EngagementOptions>().Bind(configuration.GetSection(EngagementOptions.SectionName));
         services.AddSingleton<StorageClients>();
-        services.AddSingleton<IStorageProbe, TableStorageProbe>();
+        services.AddSingleton<IStorageProbe>(sp => new TableStorageProbe("storage", sp.GetRequiredService<StorageClients>()));
         services.AddSingleton<AdminKeyAuthorizer>();
         services.AddSingleton<HealthHandler>();
         services.AddSingleton<ProbeStepStore>();

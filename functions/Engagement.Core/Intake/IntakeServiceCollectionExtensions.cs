@@ -1,3 +1,4 @@
+using Engagement.Storage;
 using Engagement.Storage.AzureStorage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,6 +19,11 @@ public static class IntakeServiceCollectionExtensions
         services.AddSingleton<SourceRegistry>();
         services.AddSingleton<InboundGate>();
         services.AddSingleton(sp => IntakeStorage.Create(sp.GetRequiredService<StorageClients>(), sp.GetRequiredService<IOptions<IntakeOptions>>(), configuration));
+        if (IntakeStorage.IsOwnAccount(configuration.GetSection(IntakeOptions.SectionName)[nameof(IntakeOptions.StorageConnectionName)]))
+        {
+            // Health checks intake's own account as well.
+            services.AddSingleton<IStorageProbe>(sp => new TableStorageProbe("intake storage", sp.GetRequiredService<IntakeStorage>().Clients));
+        }
         services.AddSingleton<InboxStore>();
         services.AddSingleton<IntakeBacklog>();
         services.AddSingleton<IntakeQueue>();

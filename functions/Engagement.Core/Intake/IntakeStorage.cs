@@ -16,21 +16,16 @@ public sealed class IntakeStorage
 {
     /// <summary>Intake on <paramref name="clients"/>.</summary>
     public IntakeStorage(StorageClients clients)
-        : this(clients, separate: false)
-    {
-    }
-
-    private IntakeStorage(StorageClients clients, bool separate)
     {
         ArgumentNullException.ThrowIfNull(clients);
         Clients = clients;
-        IsSeparate = separate;
     }
 
     public StorageClients Clients { get; }
 
-    /// <summary>Whether intake has an account of its own (then health checks it as well).</summary>
-    public bool IsSeparate { get; }
+    /// <summary>Whether <paramref name="connectionName"/> (<see cref="IntakeOptions.StorageConnectionName"/>) names an account other than the app's.</summary>
+    public static bool IsOwnAccount(string? connectionName) =>
+        !string.IsNullOrEmpty(connectionName) && !string.Equals(connectionName, ConfigurationKeys.Storage, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The app's account, or a client of the connection <see cref="IntakeOptions.StorageConnectionName"/> names.</summary>
     public static IntakeStorage Create(StorageClients app, IOptions<IntakeOptions> options, IConfiguration configuration)
@@ -38,8 +33,6 @@ public sealed class IntakeStorage
         ArgumentNullException.ThrowIfNull(app);
         ArgumentNullException.ThrowIfNull(options);
         var name = options.Value.StorageConnectionName;
-        return string.IsNullOrEmpty(name) || string.Equals(name, ConfigurationKeys.Storage, StringComparison.OrdinalIgnoreCase)
-            ? new IntakeStorage(app)
-            : new IntakeStorage(new StorageClients(configuration, name), separate: true);
+        return new IntakeStorage(IsOwnAccount(name) ? new StorageClients(configuration, name) : app);
     }
 }

@@ -22,6 +22,9 @@ public sealed class HealthTests(HostFixture fixture)
         Assert.All(outcome.Issue, issue => Assert.Equal(OperationOutcome.IssueSeverity.Information, issue.Severity));
         Assert.Contains(outcome.Issue, i => i.Diagnostics is not null && i.Diagnostics.StartsWith("storage: reachable", StringComparison.Ordinal));
         Assert.Contains(outcome.Issue, i => i.Diagnostics is not null && i.Diagnostics.StartsWith("durable: reachable", StringComparison.Ordinal));
+        // Intake on the app's account (the default): one storage probe, not two.
+        Assert.DoesNotContain(outcome.Issue, i => i.Diagnostics is not null && i.Diagnostics.StartsWith("intake storage", StringComparison.Ordinal));
+        Assert.Equal(2, outcome.Issue.Count);
     }
 
     [Fact]
