@@ -12,13 +12,35 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cmd="${1:?start|stop}"; data="${2:?data dir}"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null \
-  || node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+# Three distinct free ports, chosen below the kernel's ephemeral range where it has one: a port from that range (what
+# binding port 0 hands out) can go to any outgoing connection before Azurite binds it, and a restart on the same ports
+# (the storage outage) could then fail with "address already in use".
+free_ports() {
+  python3 - <<'PY' 2>/dev/null && return
+import random, socket
+try:
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except OSError:
+    low = 0
+held = []
+for attempt in range(1000):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", random.randrange(low - 8000, low) if low > 12000 and attempt < 200 else 0))
+        held.append(s)
+    except OSError:
+        s.close()
+    if len(held) == 3:
+        break
+print(" ".join(str(s.getsockname()[1]) for s in held))
+PY
+  node -e 'const net=require("net");const a=[];const next=()=>{const s=net.createServer();s.listen(0,"127.0.0.1",()=>{a.push(s);if(a.length<3){next()}else{console.log(a.map(x=>x.address().port).join(" "));a.forEach(x=>x.close())}})};next()'
+}
 
 case "$cmd" in
   start)
     mkdir -p "$data"
-    blob="${3:-$(free_port)}"; queue="${4:-$(free_port)}"; table="${5:-$(free_port)}"
+    if [ -n "${5:-}" ]; then blob="$3"; queue="$4"; table="$5"; else read -r blob queue table < <(free_ports); fi
     if [ ! -x "$root/node_modules/.bin/azurite" ]; then
       (cd "$root" && npm ci --no-audit --no-fund --loglevel=error >&2)
     fi

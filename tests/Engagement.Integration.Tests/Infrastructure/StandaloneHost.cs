@@ -100,7 +100,10 @@ public sealed class StandaloneHost : IAsyncDisposable
                 // Waits for the redirected output to be read to its end too: without it the last lines (the reason the
                 // host stopped) can still be in flight.
                 await process.WaitForExitAsync();
-                throw new InvalidOperationException($"The host exited with {process.ExitCode}:\n{string.Join('\n', output.TakeLast(40))}");
+                // The reason first: "Unhandled exception. …" is the one line that names it, and can be followed by
+                // more than the tail shows.
+                var reason = output.Where(l => l.StartsWith("Unhandled exception", StringComparison.Ordinal)).Take(1);
+                throw new InvalidOperationException($"The host exited with {process.ExitCode}:\n{string.Join('\n', reason.Concat(output.TakeLast(40)))}");
             }
 
             try

@@ -50,21 +50,54 @@ public static class TestEnvironment
     public static int FreeTcpPort() => FreeTcpPorts(1)[0];
 
     /// <summary>
-    /// <paramref name="count"/> distinct free loopback ports: all held open until every one is chosen (ports taken one
-    /// after another can repeat — the kernel may hand a just-released port out again).
+    /// <paramref name="count"/> distinct free loopback ports for listeners started later (a host, a fake server, an
+    /// Azurite), all held open until every one is chosen. Taken below the kernel's ephemeral range where it has one
+    /// (<c>/proc/sys/net/ipv4/ip_local_port_range</c>): a port from that range (what binding port 0 hands out) can be
+    /// given to any outgoing connection between the choice and the listener's bind, and the host then dies with
+    /// "address already in use" (CI, 2026-12-07: exit 134 during start). Ports below the range are only ever taken by
+    /// a listener that asks for them.
     /// </summary>
     public static int[] FreeTcpPorts(int count)
     {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
+        var listeners = new List<TcpListener>();
         try
         {
-            listeners.ForEach(l => l.Start());
+            var (low, high) = ListenerPortRange();
+            for (var attempts = 0; listeners.Count < count; attempts++)
+            {
+                var listener = new TcpListener(IPAddress.Loopback, attempts < 200 && high > low ? Random.Shared.Next(low, high) : 0);
+                try
+                {
+                    listener.Start();
+                    listeners.Add(listener);
+                }
+                catch (SocketException)
+                {
+                    // taken; try another
+                }
+            }
+
             return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
         }
         finally
         {
             listeners.ForEach(l => l.Stop());
         }
+    }
+
+    /// <summary>Where to look for listener ports: the 8,000 ports below the ephemeral range; (0, 0) where it is not known.</summary>
+    private static (int Low, int High) ListenerPortRange()
+    {
+        const string RangeFile = "/proc/sys/net/ipv4/ip_local_port_range";
+        if (File.Exists(RangeFile)
+            && File.ReadAllText(RangeFile).Split((char[])['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries) is [var first, ..]
+            && int.TryParse(first, System.Globalization.CultureInfo.InvariantCulture, out var ephemeralLow)
+            && ephemeralLow > 12000)
+        {
+            return (ephemeralLow - 8000, ephemeralLow);
+        }
+
+        return (0, 0);
     }
 
     /// <summary>A task hub of its own per host under test, so tests never see each other's orchestrations.</summary>
