@@ -26,7 +26,15 @@ public sealed class IntakeQueueListener(IntakeQueue queue, IntakeProcessor proce
 
         using var slots = new SemaphoreSlim(Math.Clamp(options.Value.ProcessingConcurrency, 1, 32));
         var local = queue.AttachLocalProcessing(LocalCapacity);
-        await Task.WhenAll(ProcessLocalAsync(local, slots, stoppingToken), DrainQueueAsync(slots, stoppingToken));
+        try
+        {
+            await Task.WhenAll(ProcessLocalAsync(local, slots, stoppingToken), DrainQueueAsync(slots, stoppingToken));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping ends the loops. Also when the host failed to start (a port taken): it then cancels without a stop,
+            // and a cancellation let out would be logged as this service failing, above the real reason.
+        }
     }
 
     private async Task ProcessLocalAsync(ChannelReader<IntakeWorkItem> local, SemaphoreSlim slots, CancellationToken stoppingToken)

@@ -8,7 +8,7 @@ public sealed class DurableEngineOptions
     /// <summary>Task hub name; the Functions app uses host.json's <c>hubName</c> (same default).</summary>
     public string TaskHubName { get; set; } = "EngagementHub";
 
-    /// <summary>Loopback port of the gRPC sidecar; 0 picks a free one.</summary>
+    /// <summary>Loopback port of the gRPC sidecar; 0 (default): a Unix domain socket of the process's own instead.</summary>
     public int SidecarPort { get; set; }
 
     /// <summary>

@@ -17,7 +17,7 @@ public static class DurableEngineServiceCollectionExtensions
         services.AddOptions<DurableEngineOptions>().Bind(section);
         var endpoint = new SidecarEndpoint(section.GetValue<int>(nameof(DurableEngineOptions.SidecarPort)));
         services.AddSingleton(endpoint);
-        var channel = GrpcChannel.ForAddress(endpoint.Address);
+        var channel = endpoint.CreateChannel();
         services.AddSingleton(channel);
 
         // Order matters: hosted services start in registration order and stop in reverse, so the worker stops

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using DurableTask.AzureStorage;
 using DurableTask.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Grpc.Net.Client;
 using Microsoft.DurableTask.Testing.Sidecar.Grpc;
 using Microsoft.Extensions.Options;
 
@@ -77,8 +78,7 @@ internal sealed class DurableSidecar(
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggerFactory);
-        builder.WebHost.ConfigureKestrel(kestrel =>
-            kestrel.Listen(IPAddress.Loopback, endpoint.Port, listen => listen.Protocols = HttpProtocols.Http2));
+        builder.WebHost.ConfigureKestrel(endpoint.Listen);
         builder.Services.AddGrpc();
         builder.Services.AddSingleton<IOrchestrationService>(service);
         builder.Services.AddSingleton<IOrchestrationServiceClient>(service);
@@ -87,7 +87,7 @@ internal sealed class DurableSidecar(
         app.MapGrpcService<TaskHubGrpcServer>();
         await app.StartAsync(cancellationToken);
         sidecar = app;
-        logger.LogInformation("Durable sidecar listening on {Address}", endpoint.Address);
+        logger.LogInformation("Durable sidecar listening on {Address}", endpoint.Description);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -118,6 +118,8 @@ internal sealed class DurableSidecar(
         {
             await sidecar.DisposeAsync();
         }
+
+        endpoint.RemoveSocket();
     }
 
     internal static AzureStorageOrchestrationService CreateOrchestrationService(
@@ -140,23 +142,132 @@ internal sealed class DurableSidecar(
     }
 }
 
-/// <summary>Where the sidecar listens; fixed at startup so the worker and client channels can be built.</summary>
+/// <summary>
+/// Where the sidecar listens; fixed at startup so the worker and client channels can be built. With no port configured,
+/// a Unix domain socket of this process's own (a new file name per start): a loopback TCP port chosen ahead of the bind
+/// can be handed to any outgoing connection in between — the task hub's creation opens many — and the host then fails
+/// to start with "address already in use".
+/// </summary>
 internal sealed class SidecarEndpoint
 {
+    private const string SocketPrefix = "engagement-durable-";
+
     public SidecarEndpoint(int configuredPort)
     {
-        Port = configuredPort > 0 ? configuredPort : FreeLoopbackPort();
-        Address = new Uri($"http://127.0.0.1:{Port}");
+        if (configuredPort > 0)
+        {
+            Port = configuredPort;
+            Address = new Uri($"http://127.0.0.1:{configuredPort}");
+        }
+        else
+        {
+            RemoveStaleSockets();
+            SocketPath = Path.Combine(Path.GetTempPath(), $"{SocketPrefix}{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}.sock");
+            Address = new Uri("http://localhost"); // the authority gRPC sends; the connection goes to the socket
+        }
     }
 
-    public int Port { get; }
+    /// <summary>The configured loopback port, or null when the sidecar is on <see cref="SocketPath"/>.</summary>
+    public int? Port { get; }
+
+    public string? SocketPath { get; }
 
     public Uri Address { get; }
 
-    private static int FreeLoopbackPort()
+    /// <summary>Where the log says the sidecar is.</summary>
+    public string Description => SocketPath is null ? Address.ToString() : "unix:" + SocketPath;
+
+    public void Listen(KestrelServerOptions kestrel)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        if (SocketPath is null)
+        {
+            kestrel.Listen(IPAddress.Loopback, Port!.Value, listen => listen.Protocols = HttpProtocols.Http2);
+        }
+        else
+        {
+            kestrel.ListenUnixSocket(SocketPath, listen => listen.Protocols = HttpProtocols.Http2);
+        }
+    }
+
+    /// <summary>The channel the worker and the client share.</summary>
+    public GrpcChannel CreateChannel()
+    {
+        if (SocketPath is null)
+        {
+            return GrpcChannel.ForAddress(Address);
+        }
+
+        var socketPath = SocketPath;
+        return GrpcChannel.ForAddress(Address, new GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler
+            {
+                ConnectCallback = async (_, cancellationToken) =>
+                {
+                    var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                    try
+                    {
+                        await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancellationToken);
+                        return new NetworkStream(socket, ownsSocket: true);
+                    }
+                    catch
+                    {
+                        socket.Dispose();
+                        throw;
+                    }
+                },
+            },
+        });
+    }
+
+    /// <summary>Removes this process's socket file (Kestrel leaves it behind).</summary>
+    public void RemoveSocket()
+    {
+        if (SocketPath is not null)
+        {
+            TryDelete(SocketPath);
+        }
+    }
+
+    /// <summary>Socket files of sidecars whose process is gone (killed, so it could not remove its own).</summary>
+    private static void RemoveStaleSockets()
+    {
+        foreach (var file in Directory.EnumerateFiles(Path.GetTempPath(), SocketPrefix + "*.sock"))
+        {
+            var name = Path.GetFileNameWithoutExtension(file)[SocketPrefix.Length..];
+            if (int.TryParse(name.Split('-')[0], System.Globalization.CultureInfo.InvariantCulture, out var pid) && !IsRunning(pid))
+            {
+                TryDelete(file);
+            }
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private static void TryDelete(string file)
+    {
+        try
+        {
+            File.Delete(file);
+        }
+        catch (IOException)
+        {
+            // in use or gone: leave it
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // another user's: leave it
+        }
     }
 }
