@@ -225,6 +225,18 @@ public sealed class FakeFhirServer : IAsyncDisposable
 
     private int writeIds;
 
+    /// <summary>
+    /// <see cref="Written"/> and <see cref="Writes"/> as of one instant (a write changes both under one lock): read one
+    /// after the other while a run still writes, they can disagree by a write that landed in between.
+    /// </summary>
+    public (KeyValuePair<string, JsonObject>[] Written, string[] Writes) Snapshot()
+    {
+        lock (Written)
+        {
+            return ([.. Written], [.. Writes]);
+        }
+    }
+
     /// <summary>Resources written of a type, by EHR id.</summary>
     public IReadOnlyList<(string Id, JsonObject Resource)> WrittenOf(string type) =>
         [.. Written.Where(w => w.Key.StartsWith(type + "/", StringComparison.Ordinal)).Select(w => (w.Key[(type.Length + 1)..], w.Value))];
