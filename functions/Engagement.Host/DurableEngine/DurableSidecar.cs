@@ -202,6 +202,9 @@ internal sealed class SidecarEndpoint
         {
             HttpHandler = new SocketsHttpHandler
             {
+                // As the handler GrpcChannel builds when given none: more connections once one has as many concurrent
+                // streams as the server allows (Kestrel: 100), instead of queueing calls behind the worker's streams.
+                EnableMultipleHttp2Connections = true,
                 ConnectCallback = async (_, cancellationToken) =>
                 {
                     var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
