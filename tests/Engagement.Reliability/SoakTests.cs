@@ -86,7 +86,7 @@ public sealed class SoakTests
         // re-drive rows the queue listener is about to process).
         await using var h = new ReliabilityHarness(azurite.ConnectionString, secondsPerDay, s =>
         {
-            s["Engagement__Intake__SweepInterval"] = "00:00:10";
+            s["Engagement__Intake__SweepInterval"] = Environment.GetEnvironmentVariable("ENGAGEMENT_SOAK_SWEEP_INTERVAL") ?? "00:00:10";
             s["Engagement__Intake__RedriveAfter"] = "00:00:30";
             // Durable history retention on the protocol clock: the product's 30 days are 30 protocol days here, so the
             // task hub holds what a hospital's would (running runs and a retention's worth of ended ones), not every run.
