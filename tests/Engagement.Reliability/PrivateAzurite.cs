@@ -38,8 +38,32 @@ public sealed class PrivateAzurite(bool inMemory = false) : IAsyncDisposable
         IsRunning = false;
     }
 
+    /// <summary>
+    /// SIGSTOP: Azurite stays up but answers nothing — connections are still accepted by the kernel and requests hang,
+    /// as on a storage account that has stopped answering rather than gone away. <see cref="ThawAsync"/> resumes it.
+    /// </summary>
+    public Task FreezeAsync() => SignalAsync("-STOP");
+
+    public Task ThawAsync() => SignalAsync("-CONT");
+
+    private async Task SignalAsync(string signal)
+    {
+        var pid = ProcessId ?? throw new InvalidOperationException("Azurite is not running.");
+        using var kill = Process.Start("kill", [signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+        await kill.WaitForExitAsync();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill {signal} {pid} exited with {kill.ExitCode}");
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
+        if (IsRunning)
+        {
+            await ThawAsync(); // a frozen process would hold its SIGTERM until resumed
+        }
+
         await StopAsync();
         try
         {

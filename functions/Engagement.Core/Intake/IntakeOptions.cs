@@ -55,6 +55,14 @@ public sealed class IntakeOptions
     /// </summary>
     public TimeSpan QueueBatchWindow { get; set; } = TimeSpan.FromMilliseconds(25);
 
+    /// <summary>
+    /// Longest one inbox row's processing may take before it is given up and left pending for a retry (the sweeper, the
+    /// queue's redelivery), so that a call that never answers cannot hold a processing slot for good. Each call to the
+    /// EHR is bounded at 30 s (the resilience handler), storage calls by the SDK's timeouts; durable calls have no deadline
+    /// of their own. Default: the queue's visibility timeout, so that a message is not redelivered while still worked on.
+    /// </summary>
+    public TimeSpan ProcessingTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>How long a dequeued intake message stays invisible to other consumers while it is processed.</summary>
     public TimeSpan QueueVisibilityTimeout { get; set; } = TimeSpan.FromSeconds(60);
 

@@ -53,10 +53,31 @@ public sealed class IntakeProcessor(
         }
     }
 
-    /// <summary>Processes the row unless it is gone or already processed. True when it did work.</summary>
+    /// <summary>
+    /// Processes the row unless it is gone or already processed. True when it did work. Given up after
+    /// <see cref="IntakeOptions.ProcessingTimeout"/> with a <see cref="TimeoutException"/>, whether or not the step it hangs
+    /// in listens to cancellation: the row stays pending for a retry, and the caller's slot is free again. Without it, a
+    /// call that never answers (a durable call has no deadline of its own) would hold a processing slot, and the row's
+    /// place in the hand-off, for as long as the process lives.
+    /// </summary>
     public async Task<bool> ProcessAsync(IntakeWorkItem work, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(work);
+        var timeout = options.CurrentValue.ProcessingTimeout;
+        using var deadline = new CancellationTokenSource(timeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        try
+        {
+            return await ProcessWithinAsync(work, linked.Token).WaitAsync(linked.Token);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"Processing inbox row {work.Key} took longer than {timeout}; it stays pending for a retry.");
+        }
+    }
+
+    private async Task<bool> ProcessWithinAsync(IntakeWorkItem work, CancellationToken cancellationToken)
+    {
         using var span = EngagementTelemetry.StartContinued("intake.process", ActivityKind.Consumer, work.TraceParent);
         span?.SetTag("engagement.source", work.Source);
         // The hand-off carries the row this process stored; anything else reads it (it may be processed already).
