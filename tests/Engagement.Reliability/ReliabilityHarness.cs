@@ -33,6 +33,7 @@ public sealed class ReliabilityHarness : IAsyncDisposable
         settings["Engagement__Intake__StoragePrefix"] = Prefix;
         settings["Engagement__Intake__SweepInterval"] = "00:00:01";
         settings["Engagement__Intake__RedriveAfter"] = "00:00:02";
+        settings["Engagement__Intake__GapRecoveryBackoff"] = "00:00:01";
         settings[$"Engagement__Sources__{Source}__InboundSecret"] = Secret;
         settings["Engagement__SecondsPerDay"] = secondsPerDay.ToString(CultureInfo.InvariantCulture);
         settings["Engagement__FollowUp__ContactWindowStart"] = "00:00";

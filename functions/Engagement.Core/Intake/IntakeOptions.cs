@@ -33,6 +33,16 @@ public sealed class IntakeOptions
     /// </summary>
     public TimeSpan GapGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long after a fetch of declared gaps that left some open (the source returned them no more) the next one
+    /// waits; it doubles after each further try, up to <see cref="GapRecoveryMaxBackoff"/>. A gap newly declared is
+    /// fetched at once.
+    /// </summary>
+    public TimeSpan GapRecoveryBackoff { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The longest wait between two fetches of the same open gaps.</summary>
+    public TimeSpan GapRecoveryMaxBackoff { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>How often the sweeper looks for acknowledged notifications nobody processed (a crash before enqueue).</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(10);
 

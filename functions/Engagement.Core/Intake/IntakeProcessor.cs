@@ -185,10 +185,13 @@ public sealed class IntakeProcessor(
                 continue;
             }
 
-            foreach (var state in (await states.ListAsync(name, cancellationToken)).Where(s => s.HasOverdueMissing(now, grace)))
+            // Declared gaps are fetched again only once their backoff is over; a number newly overdue is declared (and
+            // fetched) at once.
+            foreach (var state in (await states.ListAsync(name, cancellationToken))
+                .Where(s => s.HasOverdueMissing(now, grace) && (s.RecoveryDue(now) || s.HasOverdueUndeclared(now, grace))))
             {
                 using var client = await fhirClients.CreateAsync(name, source, cancellationToken);
-                await DeclareAndRecoverAsync(new Context(name, source, client, MayBeRerun: true), state, now, retryDeclared: true, cancellationToken);
+                await DeclareAndRecoverAsync(new Context(name, source, client, MayBeRerun: true), state, now, retryDeclared: state.RecoveryDue(now), cancellationToken);
                 handled++;
             }
         }
@@ -226,6 +229,28 @@ public sealed class IntakeProcessor(
 
     /// <summary>Closes gaps: <c>$events</c> for each missing range; when the server has no <c>$events</c>, <c>$status</c> and a re-query.</summary>
     private async System.Threading.Tasks.Task RecoverAsync(Context context, SubscriptionState state, string subscriptionId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await RecoverRangesAsync(context, state, subscriptionId, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            await RecordRecoveryAttemptAsync(context, state, cancellationToken); // a failed try counts: the source is asked later, not at every sweep
+            throw;
+        }
+
+        await RecordRecoveryAttemptAsync(context, state, cancellationToken);
+    }
+
+    private Task<SubscriptionState> RecordRecoveryAttemptAsync(Context context, SubscriptionState state, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var intake = options.CurrentValue;
+        return states.UpdateAsync(context.Name, state.Subscription, s => s.AfterRecoveryAttempt(now, intake.GapRecoveryBackoff, intake.GapRecoveryMaxBackoff), cancellationToken);
+    }
+
+    private async System.Threading.Tasks.Task RecoverRangesAsync(Context context, SubscriptionState state, string subscriptionId, CancellationToken cancellationToken)
     {
         foreach (var (from, to) in state.MissingRanges().ToList())
         {

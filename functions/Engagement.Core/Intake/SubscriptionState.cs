@@ -25,7 +25,9 @@ public sealed record SubscriptionState(
     string? Error,
     DateTimeOffset? MissingSince = null,
     long LateArrivals = 0,
-    IReadOnlyList<long>? Declared = null)
+    IReadOnlyList<long>? Declared = null,
+    int RecoveryAttempts = 0,
+    DateTimeOffset? NextRecoveryAt = null)
 {
     /// <summary>At most this many missing numbers are remembered (a larger gap still counts in <see cref="GapsFound"/>).</summary>
     public const int MaxMissing = 5000;
@@ -188,6 +190,29 @@ public sealed record SubscriptionState(
         };
     }
 
+    /// <summary>
+    /// Whether declared gaps may be fetched again now: never tried, or the wait after the last try is over. A source that
+    /// cannot return an event (it has expired it, or never had it) is asked again less and less often, not at every sweep.
+    /// </summary>
+    public bool RecoveryDue(DateTimeOffset now) => NextRecoveryAt is not { } next || now >= next;
+
+    /// <summary>
+    /// After a try to fetch the declared gaps at <paramref name="now"/>: with gaps still open, the next try waits
+    /// <paramref name="first"/>, then twice as long after each further try, up to <paramref name="longest"/>; with none
+    /// open, the count starts again.
+    /// </summary>
+    public SubscriptionState AfterRecoveryAttempt(DateTimeOffset now, TimeSpan first, TimeSpan longest)
+    {
+        if ((Declared ?? []).Count == 0)
+        {
+            return this with { RecoveryAttempts = 0, NextRecoveryAt = null };
+        }
+
+        var attempts = RecoveryAttempts + 1;
+        var wait = Math.Min(longest.Ticks, first.Ticks * Math.Pow(2, Math.Min(attempts - 1, 40)));
+        return this with { RecoveryAttempts = attempts, NextRecoveryAt = now + TimeSpan.FromTicks((long)wait) };
+    }
+
     /// <summary>Heartbeats overdue: nothing heard for longer than the heartbeat period.</summary>
     public bool IsStale(DateTimeOffset now)
     {
@@ -245,12 +270,15 @@ public sealed record SubscriptionView(
     long GapsRecovered,
     long LateArrivals,
     IReadOnlyList<long> Missing,
-    string? Error)
+    string? Error,
+    int RecoveryAttempts,
+    DateTimeOffset? NextRecoveryAt)
 {
     public static SubscriptionView From(SubscriptionState state, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(state);
         return new(state.Subscription, state.Topic, state.Status, state.IsStale(now), state.LastEventNumber, state.LastHeartbeat,
-            state.LastNotification, state.HeartbeatPeriod?.TotalSeconds, state.GapsFound, state.GapsRecovered, state.LateArrivals, state.Missing, state.Error);
+            state.LastNotification, state.HeartbeatPeriod?.TotalSeconds, state.GapsFound, state.GapsRecovered, state.LateArrivals, state.Missing, state.Error,
+            state.RecoveryAttempts, state.NextRecoveryAt);
     }
 }

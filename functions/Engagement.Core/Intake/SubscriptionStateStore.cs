@@ -119,6 +119,8 @@ public sealed class SubscriptionStateStore(IntakeStorage storage, IOptions<Intak
         ["Declared"] = s.DeclaredText,
         ["MissingSince"] = s.MissingSince,
         ["LateArrivals"] = s.LateArrivals,
+        ["RecoveryAttempts"] = s.RecoveryAttempts,
+        ["NextRecoveryAt"] = s.NextRecoveryAt,
         ["Error"] = s.Error,
     };
 
@@ -138,7 +140,9 @@ public sealed class SubscriptionStateStore(IntakeStorage storage, IOptions<Intak
         e.GetDateTimeOffset("MissingSince"),
         e.GetInt64("LateArrivals") ?? 0,
         // Rows written before gaps were declared: every missing number was already counted as found.
-        e.TryGetValue("Declared", out _) ? SubscriptionState.ParseMissing(e.GetString("Declared")) : SubscriptionState.ParseMissing(e.GetString("Missing")));
+        e.TryGetValue("Declared", out _) ? SubscriptionState.ParseMissing(e.GetString("Declared")) : SubscriptionState.ParseMissing(e.GetString("Missing")),
+        e.GetInt32("RecoveryAttempts") ?? 0,
+        e.GetDateTimeOffset("NextRecoveryAt"));
 
     private async Task EnsureAsync(CancellationToken cancellationToken)
     {

@@ -131,4 +131,37 @@ public sealed class SubscriptionStateTests
         Assert.Equal("delivery-failure", error.Error);
         Assert.Null(error.Observe(Notification("heartbeat", 0), Now).Error);
     }
+
+    [Fact]
+    public void Open_gaps_are_fetched_again_after_a_wait_that_doubles_up_to_the_longest_and_starts_again_once_none_is_open()
+    {
+        var first = TimeSpan.FromSeconds(30);
+        var longest = TimeSpan.FromMinutes(4);
+        var state = SubscriptionState.New("ehr", "Subscription/s1")
+            .Observe(Notification("handshake", 0), Now)
+            .Observe(Notification("event-notification", 1, 1), Now)
+            .Observe(Notification("event-notification", 3, 3), Now)
+            .Declare();
+        Assert.True(state.RecoveryDue(Now));
+
+        var waits = new List<TimeSpan>();
+        var at = Now;
+        for (var i = 0; i < 6; i++)
+        {
+            state = state.AfterRecoveryAttempt(at, first, longest);
+            waits.Add(state.NextRecoveryAt!.Value - at);
+            Assert.False(state.RecoveryDue(at));
+            Assert.False(state.RecoveryDue(state.NextRecoveryAt.Value.AddTicks(-1)));
+            at = state.NextRecoveryAt.Value;
+            Assert.True(state.RecoveryDue(at));
+        }
+
+        Assert.Equal([30d, 60d, 120d, 240d, 240d, 240d], waits.Select(w => w.TotalSeconds));
+        Assert.Equal(6, state.RecoveryAttempts);
+
+        var recovered = state.Recovered([2]).AfterRecoveryAttempt(at, first, longest);
+        Assert.Equal(0, recovered.RecoveryAttempts);
+        Assert.Null(recovered.NextRecoveryAt);
+        Assert.True(recovered.RecoveryDue(at));
+    }
 }

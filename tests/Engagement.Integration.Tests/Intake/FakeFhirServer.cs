@@ -160,6 +160,9 @@ public sealed class FakeFhirServer : IAsyncDisposable
     /// <summary>False: <c>$events</c> answers 404, as on servers without it.</summary>
     public bool EventsSupported { get; set; } = true;
 
+    /// <summary>Event numbers <c>$events</c> leaves out of its answer, as a server that no longer has them (the keys).</summary>
+    public ConcurrentDictionary<long, bool> LostEvents { get; } = new();
+
     public int HeartbeatSeconds { get; set; } = 3600;
 
     /// <summary>Encounter ids the search returns.</summary>
@@ -364,12 +367,17 @@ public sealed class FakeFhirServer : IAsyncDisposable
     }
 
     /// <summary>Event n of any subscription is Encounter <c>enc-ev{n}</c> version 1, full-resource.</summary>
-    private static JsonObject QueryEventBundle(string subscriptionId, long from, long to)
+    private JsonObject QueryEventBundle(string subscriptionId, long from, long to)
     {
         var parameters = StatusParameters(subscriptionId, "query-event", to);
         var entries = new JsonArray(new JsonObject { ["fullUrl"] = "urn:uuid:" + Guid.NewGuid(), ["resource"] = parameters });
         for (var n = from; n <= to; n++)
         {
+            if (LostEvents.ContainsKey(n))
+            {
+                continue;
+            }
+
             var id = "enc-ev" + n.ToString(CultureInfo.InvariantCulture);
             ((JsonArray)parameters["parameter"]!).Add(new JsonObject
             {

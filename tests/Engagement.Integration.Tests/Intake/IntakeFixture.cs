@@ -47,6 +47,7 @@ public sealed class IntakeFixture : IAsyncLifetime
         ["Engagement__Intake__SweepInterval"] = "00:00:01",
         ["Engagement__Intake__RedriveAfter"] = "00:00:02",
         ["Engagement__Intake__GapGracePeriod"] = "00:00:02",
+        ["Engagement__Intake__GapRecoveryBackoff"] = "00:00:01", // open gaps fetched again after 1, 2, 4 … s (default 30 s)
         ["Engagement__Sources__ehr1__InboundSecret"] = Secret,
         ["Engagement__Sources__ehr1__FhirBaseUrl"] = fhirBase.ToString(),
         ["Engagement__Sources__ehr1__Criteria"] = "Encounter?status=finished",
