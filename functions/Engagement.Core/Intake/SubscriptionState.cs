@@ -129,7 +129,7 @@ public sealed record SubscriptionState(
 
         var error = notification.Errors.Count > 0 ? string.Join(',', notification.Errors)
             : notification.Status == "error" ? "error" : (notification.Status == "active" ? null : Error);
-        return this with
+        return (this with
         {
             Topic = notification.Topic ?? Topic,
             Status = notification.Status ?? Status,
@@ -143,7 +143,7 @@ public sealed record SubscriptionState(
             Declared = [.. declared],
             MissingSince = missing.Count == 0 ? null : MissingSince ?? now,
             Error = error,
-        };
+        }).WithoutBackoffOnceClosed();
     }
 
     /// <summary>These numbers are missing too (notified, but their resources could not be obtained).</summary>
@@ -181,13 +181,13 @@ public sealed record SubscriptionState(
             }
         }
 
-        return this with
+        return (this with
         {
             Missing = [.. missing],
             Declared = [.. declared],
             GapsRecovered = GapsRecovered + count,
             MissingSince = missing.Count == 0 ? null : MissingSince,
-        };
+        }).WithoutBackoffOnceClosed();
     }
 
     /// <summary>
@@ -205,13 +205,20 @@ public sealed record SubscriptionState(
     {
         if ((Declared ?? []).Count == 0)
         {
-            return this with { RecoveryAttempts = 0, NextRecoveryAt = null };
+            return WithoutBackoffOnceClosed();
         }
 
         var attempts = RecoveryAttempts + 1;
         var wait = Math.Min(longest.Ticks, first.Ticks * Math.Pow(2, Math.Min(attempts - 1, 40)));
         return this with { RecoveryAttempts = attempts, NextRecoveryAt = now + TimeSpan.FromTicks((long)wait) };
     }
+
+    /// <summary>
+    /// No declared gap open (recovered, or arrived late after all): no try is counted or waited for, so the next gap
+    /// starts at the first wait.
+    /// </summary>
+    private SubscriptionState WithoutBackoffOnceClosed() =>
+        (Declared ?? []).Count == 0 && (RecoveryAttempts != 0 || NextRecoveryAt is not null) ? this with { RecoveryAttempts = 0, NextRecoveryAt = null } : this;
 
     /// <summary>Heartbeats overdue: nothing heard for longer than the heartbeat period.</summary>
     public bool IsStale(DateTimeOffset now)

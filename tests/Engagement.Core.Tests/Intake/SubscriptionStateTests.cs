@@ -164,4 +164,30 @@ public sealed class SubscriptionStateTests
         Assert.Null(recovered.NextRecoveryAt);
         Assert.True(recovered.RecoveryDue(at));
     }
+
+    [Fact]
+    public void A_gap_closed_by_a_late_arrival_ends_its_backoff_so_the_next_gap_starts_at_the_first_wait()
+    {
+        var first = TimeSpan.FromSeconds(30);
+        var longest = TimeSpan.FromHours(1);
+        var state = SubscriptionState.New("ehr", "Subscription/s1")
+            .Observe(Notification("handshake", 0), Now)
+            .Observe(Notification("event-notification", 1, 1), Now)
+            .Observe(Notification("event-notification", 3, 3), Now)
+            .Declare()
+            .AfterRecoveryAttempt(Now, first, longest)
+            .AfterRecoveryAttempt(Now.AddSeconds(30), first, longest);
+        Assert.Equal(2, state.RecoveryAttempts);
+
+        // Event 2 arrives after all (the EHR delivered it late): no gap is open, and none is waited for.
+        var closed = state.Observe(Notification("event-notification", 2, 2), Now.AddMinutes(1));
+        Assert.Empty(closed.Declared ?? []);
+        Assert.Equal(0, closed.RecoveryAttempts);
+        Assert.Null(closed.NextRecoveryAt);
+
+        // A later gap is a first try again: 30 s, not the 120 s a carried-over count would give.
+        var next = closed.Observe(Notification("event-notification", 5, 5), Now.AddMinutes(2)).Declare().AfterRecoveryAttempt(Now.AddMinutes(3), first, longest);
+        Assert.Equal(1, next.RecoveryAttempts);
+        Assert.Equal(Now.AddMinutes(3) + first, next.NextRecoveryAt);
+    }
 }
