@@ -49,11 +49,9 @@ public sealed class PrivateAzurite(bool inMemory = false) : IAsyncDisposable
     private async Task SignalAsync(string signal)
     {
         var pid = ProcessId ?? throw new InvalidOperationException("Azurite is not running.");
-        using var kill = Process.Start("kill", [signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
-        await kill.WaitForExitAsync();
-        if (kill.ExitCode != 0)
+        if (!await TestEnvironment.SignalAsync(pid, signal))
         {
-            throw new InvalidOperationException($"kill {signal} {pid} exited with {kill.ExitCode}");
+            throw new InvalidOperationException($"kill {signal} {pid} failed");
         }
     }
 

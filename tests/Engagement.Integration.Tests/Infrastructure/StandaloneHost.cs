@@ -140,7 +140,7 @@ public sealed class StandaloneHost : IAsyncDisposable
     {
         if (process is { HasExited: false })
         {
-            using var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            await TestEnvironment.SignalAsync(process.Id, "-TERM"); // false when it has just exited: waited for below either way
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             try
             {

@@ -100,6 +100,14 @@ public static class TestEnvironment
         return (0, 0);
     }
 
+    /// <summary>Sends a signal (<c>-TERM</c>, <c>-STOP</c>, <c>-CONT</c>) to a process with <c>kill</c>; false when it failed (no such process).</summary>
+    public static async Task<bool> SignalAsync(int pid, string signal)
+    {
+        using var kill = Process.Start("kill", [signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+        await kill.WaitForExitAsync();
+        return kill.ExitCode == 0;
+    }
+
     /// <summary>A task hub of its own per host under test, so tests never see each other's orchestrations.</summary>
     public static string NewTaskHubName() => "t" + Guid.NewGuid().ToString("N")[..15];
 
