@@ -8,7 +8,12 @@ namespace Engagement.Intake;
 /// closes (a <see cref="LateArrivals"/>, not a gap: notifications are processed concurrently and may simply be out of
 /// order). A number still missing <see cref="IntakeOptions.GapGracePeriod"/> after <see cref="MissingSince"/> is
 /// declared a gap (<see cref="GapsFound"/>, listed in <see cref="Declared"/>) and fetched from the source; obtaining it
-/// counts in <see cref="GapsRecovered"/>.
+/// counts in <see cref="GapsRecovered"/>. When the sequence began with an event rather than a handshake or heartbeat
+/// (which count the events before them), <see cref="FirstEventNumber"/> is the lowest number seen: a lower one that
+/// arrives later — its notification processed after later ones, e.g. retried — makes the numbers between it and the
+/// lowest missing too, as a number beyond the last does. Without that, which notification was processed first decided
+/// which gaps could be seen (the reliability suite's gap run, 2026-12-07: a follow-up start retried 20 notifications, the
+/// 21st began the sequence, and a dropped number below it was never found).
 /// </summary>
 public sealed record SubscriptionState(
     string Source,
@@ -27,7 +32,8 @@ public sealed record SubscriptionState(
     long LateArrivals = 0,
     IReadOnlyList<long>? Declared = null,
     int RecoveryAttempts = 0,
-    DateTimeOffset? NextRecoveryAt = null)
+    DateTimeOffset? NextRecoveryAt = null,
+    long? FirstEventNumber = null)
 {
     /// <summary>At most this many missing numbers are remembered (a larger gap still counts in <see cref="GapsFound"/>).</summary>
     public const int MaxMissing = 5000;
@@ -45,6 +51,21 @@ public sealed record SubscriptionState(
         var found = GapsFound;
         var recovered = GapsRecovered;
         var late = LateArrivals;
+        var first = FirstEventNumber;
+
+        void Open(long from, long to)
+        {
+            // The numbers strictly between from and to are missing; beyond MaxMissing, a gap at once (it cannot be tracked).
+            var count = to - from - 1;
+            var kept = 0L;
+            for (var n = from + 1; n < to && missing.Count < MaxMissing; n++)
+            {
+                missing.Add(n);
+                kept++;
+            }
+
+            found += count - kept;
+        }
 
         void Advance(long to)
         {
@@ -56,15 +77,7 @@ public sealed record SubscriptionState(
 
             if (to > last.Value + 1)
             {
-                var count = to - last.Value - 1;
-                var kept = 0L;
-                for (var n = last.Value + 1; n < to && missing.Count < MaxMissing; n++)
-                {
-                    missing.Add(n);
-                    kept++;
-                }
-
-                found += count - kept; // beyond MaxMissing: a gap at once, it cannot be tracked
+                Open(last.Value, to);
             }
 
             if (to > last.Value)
@@ -76,7 +89,18 @@ public sealed record SubscriptionState(
         switch (notification.Type)
         {
             case NotificationType.Handshake:
-                last ??= notification.EventsSinceSubscriptionStart ?? 0;
+                var before = notification.EventsSinceSubscriptionStart ?? 0;
+                if (last is null)
+                {
+                    last = before;
+                }
+                else if (first is { } lowest && before + 1 < lowest)
+                {
+                    // Processed after events: it says where the sequence began, so the numbers up to the lowest are missing.
+                    Open(before, lowest);
+                }
+
+                first = null; // the handshake's count is the exact start: nothing below it is looked for
                 break;
             case NotificationType.EventNotification or NotificationType.QueryEvent:
                 foreach (var number in notification.Events.Select(e => e.Number).Order())
@@ -84,6 +108,13 @@ public sealed record SubscriptionState(
                     if (last is null)
                     {
                         last = number;
+                        first = number;
+                    }
+                    else if (first is { } lowest && number < lowest)
+                    {
+                        // Below the first number of a sequence that began with an event: what lies between is missing.
+                        Open(number, lowest);
+                        first = number;
                     }
                     else if (number <= last.Value && missing.Remove(number))
                     {
@@ -134,6 +165,7 @@ public sealed record SubscriptionState(
             Topic = notification.Topic ?? Topic,
             Status = notification.Status ?? Status,
             LastEventNumber = last,
+            FirstEventNumber = first,
             LastHeartbeat = notification.Type is NotificationType.Heartbeat or NotificationType.Handshake ? now : LastHeartbeat,
             LastNotification = now,
             GapsFound = found,

@@ -110,6 +110,7 @@ public sealed class SubscriptionStateStore(IntakeStorage storage, IOptions<Intak
         ["Topic"] = s.Topic,
         ["Status"] = s.Status,
         ["LastEventNumber"] = s.LastEventNumber,
+        ["FirstEventNumber"] = s.FirstEventNumber,
         ["LastHeartbeat"] = s.LastHeartbeat,
         ["LastNotification"] = s.LastNotification,
         ["HeartbeatPeriodSeconds"] = s.HeartbeatPeriod?.TotalSeconds,
@@ -142,7 +143,8 @@ public sealed class SubscriptionStateStore(IntakeStorage storage, IOptions<Intak
         // Rows written before gaps were declared: every missing number was already counted as found.
         e.TryGetValue("Declared", out _) ? SubscriptionState.ParseMissing(e.GetString("Declared")) : SubscriptionState.ParseMissing(e.GetString("Missing")),
         e.GetInt32("RecoveryAttempts") ?? 0,
-        e.GetDateTimeOffset("NextRecoveryAt"));
+        e.GetDateTimeOffset("NextRecoveryAt"),
+        e.GetInt64("FirstEventNumber")); // rows written before it: null, nothing below the first number is looked for
 
     private async Task EnsureAsync(CancellationToken cancellationToken)
     {

@@ -30,6 +30,49 @@ public sealed class SubscriptionStateTests
     }
 
     [Fact]
+    public void Without_a_handshake_the_numbers_between_a_late_lower_event_and_the_first_one_processed_are_missing()
+    {
+        // Events 1–20 were retried and processed after 21 and 23: 21 began the sequence. 7 never came (dropped).
+        var state = SubscriptionState.New("ehr", "Subscription/s1")
+            .Observe(Notification("event-notification", 21, 21), Now)
+            .Observe(Notification("event-notification", 23, 23), Now);
+        Assert.Equal([22L], state.Missing);
+        Assert.Equal(21, state.FirstEventNumber);
+
+        state = state.Observe(Notification("event-notification", 1, 1), Now.AddSeconds(1));
+        Assert.Equal([.. Enumerable.Range(2, 19).Select(n => (long)n), 22L], state.Missing);
+        Assert.Equal(1, state.FirstEventNumber);
+        foreach (var n in Enumerable.Range(2, 19).Where(n => n != 7))
+        {
+            state = state.Observe(Notification("event-notification", n, n), Now.AddSeconds(2));
+        }
+
+        Assert.Equal([7L, 22L], state.Missing);
+        Assert.Equal(18, state.LateArrivals);
+        Assert.Equal(23, state.LastEventNumber);
+        Assert.Equal(0, state.GapsFound); // declared only after the grace period, as any missing number
+    }
+
+    [Fact]
+    public void A_handshake_processed_after_events_opens_the_numbers_before_them_and_after_a_handshake_nothing_below_is_looked_for()
+    {
+        var late = SubscriptionState.New("ehr", "Subscription/s1")
+            .Observe(Notification("event-notification", 5, 5), Now)
+            .Observe(Notification("handshake", 0), Now);
+        Assert.Equal([1L, 2L, 3L, 4L], late.Missing);
+        Assert.Null(late.FirstEventNumber);
+
+        // A subscription that had 50 events before the handshake: an older number redelivered opens nothing.
+        var started = SubscriptionState.New("ehr", "Subscription/s1")
+            .Observe(Notification("handshake", 50), Now)
+            .Observe(Notification("event-notification", 51, 51), Now)
+            .Observe(Notification("event-notification", 30, 30), Now);
+        Assert.Empty(started.Missing);
+        Assert.Null(started.FirstEventNumber);
+        Assert.Equal(0, started.LateArrivals);
+    }
+
+    [Fact]
     public void A_skipped_number_is_missing_and_its_arrival_within_the_grace_period_is_only_late()
     {
         var state = SubscriptionState.New("ehr", "Subscription/s1")
