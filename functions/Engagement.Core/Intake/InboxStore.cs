@@ -183,22 +183,25 @@ public sealed class InboxStore
         return outcomes;
     }
 
-    /// <summary>Rows acknowledged before <paramref name="before"/> and not yet processed (the sweeper's work).</summary>
-    public async Task<IReadOnlyList<InboxItem>> GetUnprocessedAsync(DateTimeOffset before, int max, CancellationToken cancellationToken)
+    /// <summary>
+    /// The keys of rows acknowledged before <paramref name="before"/> and not yet processed, at most
+    /// <paramref name="max"/> (the sweeper's scans). Reads every row of the table: Status is no key.
+    /// </summary>
+    public async Task<IReadOnlyList<(string Source, string Key)>> GetUnprocessedKeysAsync(DateTimeOffset before, int max, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken);
-        var items = new List<InboxItem>();
+        var keys = new List<(string, string)>();
         var filter = TableClient.CreateQueryFilter($"Status eq {Pending} and ReceivedAt lt {before}");
-        await foreach (var row in table.QueryAsync<TableEntity>(filter, maxPerPage: max, cancellationToken: cancellationToken))
+        await foreach (var row in table.QueryAsync<TableEntity>(filter, maxPerPage: Math.Min(max, 1000), select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken))
         {
-            items.Add(ToItem(row));
-            if (items.Count >= max)
+            keys.Add((row.PartitionKey, row.RowKey));
+            if (keys.Count >= max)
             {
                 break;
             }
         }
 
-        return items;
+        return keys;
     }
 
     /// <summary>Whether a row of <paramref name="source"/> acknowledged between <paramref name="from"/> and <paramref name="before"/> is not yet processed.</summary>

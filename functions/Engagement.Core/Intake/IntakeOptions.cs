@@ -43,11 +43,26 @@ public sealed class IntakeOptions
     /// <summary>The longest wait between two fetches of the same open gaps.</summary>
     public TimeSpan GapRecoveryMaxBackoff { get; set; } = TimeSpan.FromHours(1);
 
-    /// <summary>How often the sweeper looks for acknowledged notifications nobody processed (a crash before enqueue).</summary>
+    /// <summary>
+    /// How often the sweeper declares and fetches overdue gaps, and tries again the rows this process holds for a retry
+    /// (<see cref="IntakeRetries"/>). Neither reads the inbox table as a whole.
+    /// </summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>An inbox row still unprocessed this long after it was acknowledged is processed by the sweeper.</summary>
+    /// <summary>
+    /// How long after a failed processing a row is tried again (the wait doubles with each further failure, up to
+    /// <see cref="BackstopInterval"/>); and how old a pending row must be before the backstop takes it for lost.
+    /// </summary>
     public TimeSpan RedriveAfter { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How often the sweeper scans the whole inbox for rows acknowledged and never processed that this process does not
+    /// hold: a message lost, a crashed instance that does not come back (scale-out), a retry beyond
+    /// <see cref="IntakeRetries.Capacity"/>. Each start scans once at once, for the rows acknowledged before it: that is
+    /// how a crash between acknowledge and processing is recovered. The scan reads every row of the table, which on a
+    /// busy Azurite holds up the EHR's acknowledgements (docs/reliability.md), hence the long default.
+    /// </summary>
+    public TimeSpan BackstopInterval { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
     /// Standalone host: how many intake queue messages one process works on at once (the Functions queue trigger's

@@ -58,7 +58,7 @@ public sealed record IntakeWorkItem(
 /// processors in memory, without a queue message to send, receive and delete; the queue then carries only what the
 /// hand-off cannot take (it is full) — and, as always, what other processes enqueue.
 /// </summary>
-public sealed class IntakeQueue(StorageClients storage, IOptions<IntakeOptions> options)
+public sealed class IntakeQueue(StorageClients storage, IOptions<IntakeOptions> options, IntakeRetries? retries = null)
 {
     /// <summary>Most work items per queue message: the accept path costs about one storage write, not two.</summary>
     public const int MaxBatch = 64;
@@ -136,7 +136,8 @@ public sealed class IntakeQueue(StorageClients storage, IOptions<IntakeOptions> 
 
     /// <summary>
     /// Waits for posted items and sends them, up to <see cref="MaxBatch"/> per message, collecting for up to the batch
-    /// window after the first. Returns how many were sent.
+    /// window after the first. Returns how many were sent. When the send fails, the items are held for the sweeper's
+    /// retries (<see cref="IntakeRetries"/>, when given) and the failure is thrown.
     /// </summary>
     public async Task<int> PumpOnceAsync(CancellationToken cancellationToken)
     {
@@ -168,7 +169,20 @@ public sealed class IntakeQueue(StorageClients storage, IOptions<IntakeOptions> 
             }
         }
 
-        await SendAsync(batch, cancellationToken);
+        try
+        {
+            await SendAsync(batch, cancellationToken);
+        }
+        catch (Exception) when (retries is not null && !cancellationToken.IsCancellationRequested)
+        {
+            foreach (var item in batch)
+            {
+                retries.Failed(item);
+            }
+
+            throw;
+        }
+
         return batch.Count;
     }
 

@@ -26,6 +26,7 @@ public static class IntakeServiceCollectionExtensions
         }
         services.AddSingleton<InboxStore>();
         services.AddSingleton<IntakeBacklog>();
+        services.AddSingleton<IntakeRetries>();
         services.AddSingleton<IntakeQueue>();
         services.AddSingleton<EventJournal>();
         services.AddSingleton<SubscriptionStateStore>();

@@ -8,7 +8,8 @@ namespace Engagement.Functions.Durable;
 
 /// <summary>
 /// Processes acknowledged deliveries from the intake queue (default prefix: queue <c>intake</c>). The host retries a
-/// failed message and moves it to <c>intake-poison</c> after five tries; the sweeper still re-drives the inbox row.
+/// failed message and moves it to <c>intake-poison</c> after five tries; the sweeper's backstop scan still re-drives the
+/// inbox row (<see cref="IntakeOptions.BackstopInterval"/>).
 /// It also runs the durable history purge when due (<see cref="DurableRetention"/>): in this app the durable client exists
 /// only inside an invocation, and no timer trigger is available here (the Timer extension's host package is not served
 /// by this project's package feed).

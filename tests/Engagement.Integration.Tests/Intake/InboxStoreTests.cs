@@ -41,6 +41,6 @@ public sealed class InboxStoreTests
         }
 
         Assert.Null(await other.GetAsync("ehr1", "never-stored", CancellationToken.None));
-        Assert.Empty(await other.GetUnprocessedAsync(DateTimeOffset.UtcNow, 10, CancellationToken.None));
+        Assert.Empty(await other.GetUnprocessedKeysAsync(DateTimeOffset.UtcNow, 10, CancellationToken.None));
     }
 }

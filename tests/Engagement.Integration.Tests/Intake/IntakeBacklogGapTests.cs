@@ -21,24 +21,27 @@ public sealed class IntakeBacklogGapTests
         await using var fhir = new FakeFhirServer();
         var prefix = IntakeFixture.NewPrefix();
         var settings = IntakeFixture.Settings(prefix, fhir.BaseUrl); // grace period 2 s, sweeps every second
-        settings["Engagement__Intake__RedriveAfter"] = "01:00:00"; // the sweeper leaves the waiting row alone
+        settings["Engagement__Intake__RedriveAfter"] = "01:00:00"; // the backstop leaves the waiting row alone
         var sub = Notifications.NewSubscription();
-
-        // Event 2 was acknowledged 10 s ago and is still waiting, as behind a long backlog: its inbox row, as the accept
-        // path writes it, with no queue message.
-        var waiting = Encoding.UTF8.GetBytes(Notifications.Build("notification-full-resource.json", sub, 2, 2));
-        var notification = NotificationParser.Parse(waiting, 64, out _)!;
-        var inbox = new InboxStore(
-            new IntakeStorage(TestEnvironment.StorageClients()),
-            Options.Create(new IntakeOptions { StoragePrefix = prefix }));
-        var key = IntakeKeys.For("notification", "ehr1", notification.DedupeKey(IntakeKeys.ForBytes(waiting)));
-        Assert.True(await inbox.AddAsync(
-            new InboxItem("ehr1", key, InboxKinds.Notification, DateTimeOffset.UtcNow.AddSeconds(-10), false, null, null, null, SubscriptionNotification.TypeCode(notification.Type), null, null),
-            waiting, CancellationToken.None));
 
         await using (var host = new StandaloneHost(settings))
         {
             await host.StartAsync();
+
+            // Event 2 was acknowledged 10 s ago and is still waiting, as behind a long backlog: its inbox row, as the
+            // accept path writes it, with no queue message; written after the host's scan at start, which would take it.
+            await Poll.UntilAsync(() => Task.FromResult(host.Output.Any(l => l.Contains("Intake start scan found 0", StringComparison.Ordinal))), found => found,
+                TimeSpan.FromSeconds(30), "the scan at start");
+            var waiting = Encoding.UTF8.GetBytes(Notifications.Build("notification-full-resource.json", sub, 2, 2));
+            var notification = NotificationParser.Parse(waiting, 64, out _)!;
+            var inbox = new InboxStore(
+                new IntakeStorage(TestEnvironment.StorageClients()),
+                Options.Create(new IntakeOptions { StoragePrefix = prefix }));
+            var key = IntakeKeys.For("notification", "ehr1", notification.DedupeKey(IntakeKeys.ForBytes(waiting)));
+            Assert.True(await inbox.AddAsync(
+                new InboxItem("ehr1", key, InboxKinds.Notification, DateTimeOffset.UtcNow.AddSeconds(-10), false, null, null, null, SubscriptionNotification.TypeCode(notification.Type), null, null),
+                waiting, CancellationToken.None));
+
             // One at a time: processed in the other order, 1 would be taken for a redelivery and 2 never missed.
             var seen = default(System.Text.Json.JsonElement);
             foreach (var n in new long[] { 1, 3 })
@@ -59,8 +62,7 @@ public sealed class IntakeBacklogGapTests
             Assert.DoesNotContain(fhir.Requests, r => r.Contains("$events", StringComparison.Ordinal));
         }
 
-        // Intake catches up (here: the sweeper of a restarted host takes the row): 2 arrives late, no gap was ever declared.
-        settings["Engagement__Intake__RedriveAfter"] = "00:00:02";
+        // Intake catches up (here: the scan of a restarted host takes the row): 2 arrives late, no gap was ever declared.
         await using var caughtUp = new StandaloneHost(settings);
         await caughtUp.StartAsync();
         var final = await Poll.UntilAsync(() => IntakeFixture.SubscriptionAsync(caughtUp, "ehr1", sub), s => s.GetProperty("missing").GetArrayLength() == 0,

@@ -16,6 +16,7 @@ public sealed class IntakeDurabilityTests
         var prefix = IntakeFixture.NewPrefix();
         var settings = IntakeFixture.Settings(prefix, fhir.BaseUrl);
         settings["Engagement__Intake__Processing"] = "false";
+        settings["Engagement__Intake__BackstopInterval"] = "01:00:00"; // the start's scan, not the backstop, finds it
         await using var host = new StandaloneHost(settings);
         await host.StartAsync();
 
@@ -44,7 +45,8 @@ public sealed class IntakeDurabilityTests
         }
 
         Assert.Equal("enc-1001", rows[0].GetString("ResourceId"));
-        // The queue message was cleared: the sweeper found the inbox row.
+        // The queue message was cleared: the scan at start found the inbox row, and the sweeper processed it.
+        Assert.Contains(host.Output, line => line.Contains("Intake start scan found 1 acknowledged inbox rows", StringComparison.Ordinal));
         await Poll.UntilAsync(() => Task.FromResult(host.Output.Any(line => line.Contains("Sweeper processed 1 inbox rows", StringComparison.Ordinal))), found => found, TimeSpan.FromSeconds(10), "the sweeper's log line");
     }
 
@@ -55,6 +57,7 @@ public sealed class IntakeDurabilityTests
         var settings = EhrSide.FollowUpHostSettings(Secret);
         settings["Engagement__Intake__SweepInterval"] = "00:00:01";
         settings["Engagement__Intake__RedriveAfter"] = "00:00:02";
+        settings["Engagement__Intake__BackstopInterval"] = "00:00:02"; // the row set back to pending is in no hand-off or retry: only the backstop finds it
         await using var host = new StandaloneHost(settings);
         await host.StartAsync();
         var inbox = IntakeFixture.Table(host.Settings["Engagement__Intake__StoragePrefix"]!, "Inbox");
@@ -94,6 +97,7 @@ public sealed class IntakeDurabilityTests
         await Poll.UntilAsync(
             async () => (await inbox.GetEntityAsync<TableEntity>(first.PartitionKey, first.RowKey)).Value.GetString("Status"),
             status => status == "Processed", TimeSpan.FromSeconds(60), "the sweeper to run the row again");
+        Assert.Contains(host.Output, line => line.Contains("Intake backstop scan found 1 acknowledged inbox rows", StringComparison.Ordinal));
 
         // The rerun found its event routed and skipped it: the newer Patient stands, not rewritten.
         var after = (await resources.GetEntityAsync<TableEntity>("Patient", patientId)).Value;

@@ -1,5 +1,6 @@
 using Engagement.Integration.Tests.Infrastructure;
 using Engagement.Intake;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace Engagement.Integration.Tests.Intake;
@@ -59,6 +60,32 @@ public sealed class IntakeQueueWakeTests
         Assert.All(IntakeWorkItem.ParseMany(sent), i => Assert.True(i.MayBeRerun));
         Assert.True(new IntakeWorkItem("ehr1", "k9").MayBeRerun);
         Assert.DoesNotContain("FirstDelivery", IntakeWorkItem.ParseMany(sent, dequeueCount: 1)[0].ToBinaryData().ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Items_whose_queue_message_could_not_be_sent_are_held_for_the_sweepers_retries()
+    {
+        // Queue storage that refuses connections: the send fails (after the SDK's own retries).
+        var closed = TestEnvironment.FreeTcpPort();
+        var clients = new Engagement.Storage.AzureStorage.StorageClients(new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["AzureWebJobsStorage"] = $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:{closed}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{closed}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{closed}/devstoreaccount1;",
+            })
+            .Build());
+        var options = Options.Create(new IntakeOptions { StoragePrefix = IntakeFixture.NewPrefix(), RedriveAfter = TimeSpan.FromSeconds(30) });
+        var retries = new IntakeRetries(options, TimeProvider.System);
+        var queue = new IntakeQueue(clients, options, retries);
+        queue.Post(new IntakeWorkItem("ehr1", "s1"));
+        queue.Post(new IntakeWorkItem("ehr1", "s2"));
+
+        await Assert.ThrowsAnyAsync<Exception>(() => queue.PumpOnceAsync(CancellationToken.None));
+
+        // Both rows are held, due RedriveAfter from now: not lost until the backstop scan, not tried at once either.
+        Assert.True(retries.Contains("ehr1", "s1"));
+        Assert.True(retries.Contains("ehr1", "s2"));
+        Assert.Empty(retries.Due(10));
+        Assert.InRange(retries.DueAt("ehr1", "s1")!.Value - DateTimeOffset.UtcNow, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30));
     }
 
     [Fact]
