@@ -178,21 +178,24 @@ public sealed class IntakeSweeper(
     private DateTimeOffset? nextScan;
 
     /// <summary>
-    /// One pass: the start scan until it has succeeded once, the backstop scan when due, then the held rows that are due.
-    /// Returns how many rows it processed.
+    /// One pass: the start scan until it has succeeded once, the backstop scan when due (a failed scan is tried again at
+    /// the next pass), then the held rows that are due, whether or not the scan succeeded. Returns how many rows it processed.
     /// </summary>
     public async Task<int> SweepAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        if (nextScan is null)
+        var scan = nextScan is null ? "start" : now >= nextScan ? "backstop" : null;
+        if (scan is not null)
         {
-            await ScanAsync(started, "start", cancellationToken);
-            nextScan = time.GetUtcNow() + options.Value.BackstopInterval;
-        }
-        else if (now >= nextScan)
-        {
-            await ScanAsync(now - options.Value.RedriveAfter, "backstop", cancellationToken);
-            nextScan = time.GetUtcNow() + options.Value.BackstopInterval;
+            try
+            {
+                await ScanAsync(scan == "start" ? started : now - options.Value.RedriveAfter, scan, cancellationToken);
+                nextScan = time.GetUtcNow() + options.Value.BackstopInterval;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                logger.LogWarning("Intake {Scan} scan failed ({ExceptionType}); tried again at the next pass.", scan, ex.GetType().Name);
+            }
         }
 
         return await RetryDueAsync(cancellationToken);
