@@ -51,7 +51,7 @@ public sealed class GapTests
         {
             var now = await SubscriptionAsync(host, sub);
             ReliabilityRun.KeepLog("gaps-host", host.Output.ToArray());
-            throw new TimeoutException($"{ex.Message}\nsubscription: {now}\nhost log (warnings):\n{string.Join('\n', Warnings(host.Output.ToList()).TakeLast(30))}", ex);
+            throw new TimeoutException($"{ex.Message}\nsubscription: {now}\nhost warnings:\n{string.Join('\n', ReliabilityRun.Warnings(host.Output.ToList(), 20))}", ex);
         }
         var state = await Poll.UntilAsync(() => SubscriptionAsync(host, sub), s => s.ValueKind == JsonValueKind.Object && s.GetProperty("gapsFound").GetInt64() >= dropped.Count && s.GetProperty("gapsRecovered").GetInt64() == s.GetProperty("gapsFound").GetInt64(), TimeSpan.FromMinutes(2), "the gaps recorded as recovered");
         var recoveredIds = rows.Where(r => dropped.Contains((int)r.GetInt64("EventNumber")!.Value)).Select(r => r.GetString("ResourceId")).ToList();
@@ -78,12 +78,6 @@ public sealed class GapTests
         Assert.All(recoveredIds, id => Assert.StartsWith("enc-ev", id, StringComparison.Ordinal)); // they came from $events
         Assert.True(eventsCalls >= 1);
     }
-
-    /// <summary>The host's warnings and errors, each with its message line (the console logger writes two lines).</summary>
-    private static IEnumerable<string> Warnings(List<string> log) =>
-        log.Select((line, i) => (line, i))
-            .Where(x => x.line.StartsWith("warn", StringComparison.Ordinal) || x.line.StartsWith("fail", StringComparison.Ordinal))
-            .Select(x => x.line + (x.i + 1 < log.Count ? " " + log[x.i + 1].Trim() : ""));
 
     private static async Task<JsonElement> SubscriptionAsync(StandaloneHost host, string sub)
     {

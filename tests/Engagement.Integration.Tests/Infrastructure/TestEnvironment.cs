@@ -20,6 +20,16 @@ public static class TestEnvironment
             ? "Release"
             : "Debug";
 
+    /// <summary>
+    /// A storage connection string (Azurite's well-known development account) whose endpoints are a free port nobody
+    /// listens on: every call is refused, after the SDK's own retries.
+    /// </summary>
+    public static string RefusingStorageConnectionString()
+    {
+        var closed = FreeTcpPort();
+        return $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:{closed}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{closed}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{closed}/devstoreaccount1;";
+    }
+
     /// <summary>Storage clients on the test storage (<see cref="StorageConnectionString"/>), as the host builds its own.</summary>
     public static StorageClients StorageClients() => new(
         new ConfigurationBuilder()

@@ -110,8 +110,7 @@ public sealed class IntakeDurabilityTests
     public async Task Storage_failure_answers_503_with_an_OperationOutcome_never_2xx()
     {
         var settings = IntakeFixture.Settings(IntakeFixture.NewPrefix(), new Uri("http://127.0.0.1:9/fhir"));
-        var closed = TestEnvironment.FreeTcpPort();
-        settings["AzureWebJobsStorage"] = $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:{closed}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{closed}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{closed}/devstoreaccount1;";
+        settings["AzureWebJobsStorage"] = TestEnvironment.RefusingStorageConnectionString();
         await using var host = new StandaloneHost(settings);
         await host.StartAsync(requireHealthy: false);
 

@@ -66,11 +66,10 @@ public sealed class IntakeQueueWakeTests
     public async Task Items_whose_queue_message_could_not_be_sent_are_held_for_the_sweepers_retries()
     {
         // Queue storage that refuses connections: the send fails (after the SDK's own retries).
-        var closed = TestEnvironment.FreeTcpPort();
         var clients = new Engagement.Storage.AzureStorage.StorageClients(new ConfigurationBuilder()
             .AddInMemoryCollection(new Dictionary<string, string?>
             {
-                ["AzureWebJobsStorage"] = $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:{closed}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{closed}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{closed}/devstoreaccount1;",
+                ["AzureWebJobsStorage"] = TestEnvironment.RefusingStorageConnectionString(),
             })
             .Build());
         var options = Options.Create(new IntakeOptions { StoragePrefix = IntakeFixture.NewPrefix(), RedriveAfter = TimeSpan.FromSeconds(30) });
