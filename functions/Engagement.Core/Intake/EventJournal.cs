@@ -91,6 +91,17 @@ public sealed class EventJournal
         return await records.SubmitAsync(e.Source, entity, cancellationToken);
     }
 
+    /// <summary>
+    /// Deletes the events recorded before <paramref name="cutoff"/> and their resource blobs (<see cref="IntakeRetention"/>).
+    /// Reads every row of the table: RecordedAt is no key.
+    /// </summary>
+    public async Task<int> DeleteRecordedBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
+    {
+        await EnsureAsync(cancellationToken);
+        var filter = TableClient.CreateQueryFilter($"RecordedAt lt {cutoff}");
+        return await ExpiredRows.DeleteAsync(table, container, filter, "ResourceBlob", cancellationToken);
+    }
+
     /// <summary>Up to 100 rows and 3 MiB, in arrival order.</summary>
     private static int TakeAsMuchAsFits(IReadOnlyList<TableEntity> waiting)
     {

@@ -204,6 +204,17 @@ public sealed class InboxStore
         return keys;
     }
 
+    /// <summary>
+    /// Deletes the rows processed before <paramref name="cutoff"/> and their body blobs (<see cref="IntakeRetention"/>).
+    /// Pending rows are never deleted, however old. Reads every row of the table: neither Status nor ProcessedAt is a key.
+    /// </summary>
+    public async Task<int> DeleteProcessedBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
+    {
+        await EnsureTableAsync(cancellationToken);
+        var filter = TableClient.CreateQueryFilter($"Status eq {Processed} and ProcessedAt lt {cutoff}");
+        return await ExpiredRows.DeleteAsync(table, container, filter, "BodyBlob", cancellationToken);
+    }
+
     /// <summary>Whether a row of <paramref name="source"/> acknowledged between <paramref name="from"/> and <paramref name="before"/> is not yet processed.</summary>
     public async Task<bool> HasUnprocessedAsync(string source, DateTimeOffset from, DateTimeOffset before, CancellationToken cancellationToken)
     {

@@ -65,6 +65,17 @@ public sealed class IntakeOptions
     public TimeSpan BackstopInterval { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
+    /// How long processed inbox rows and event journal rows are kept, with their blobs (<see cref="IntakeRetention"/>);
+    /// <c>00:00:00</c> keeps them for ever. An inbox row is what tells a redelivery from a new delivery, so this must be
+    /// longer than any EHR goes on redelivering: a delivery repeated after its row is gone is accepted and processed again
+    /// (a follow-up is still started once: its start claim is kept). Pending rows are never deleted. Default 7 days.
+    /// </summary>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>How often the retention sweep runs (each pass reads the inbox and journal tables whole). Default 1 hour.</summary>
+    public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
     /// Standalone host: how many intake queue messages one process works on at once (the Functions queue trigger's
     /// <c>batchSize</c> is 16 by default). Processing a notification is a chain of storage round trips, so throughput is
     /// bound by this rather than by CPU: at 4, a 20 notifications/s soak built a backlog on a machine at load 2

@@ -43,6 +43,8 @@ public static class IntakeServiceCollectionExtensions
         services.AddHostedService<IntakeEnqueuePump>();
         services.AddSingleton<IntakeSweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<IntakeSweeper>());
+        services.AddSingleton<IntakeRetention>();
+        services.AddHostedService<IntakeRetentionLoop>();
         return services;
     }
 

@@ -8,7 +8,8 @@ namespace Engagement.Integration.Tests.Intake;
 /// <summary>
 /// The event journal records each routed event once: records of one source that meet in a process share one
 /// transaction, a repeat (in the same batch, or recorded before) answers false, and only one of two concurrent
-/// processors counts an event. Rows an earlier version left unrouted are flagged by the next record.
+/// processors counts an event. Rows an earlier version left unrouted are flagged by the next record. Retention deletes
+/// the rows recorded before its cutoff, with their blobs.
 /// </summary>
 public sealed class EventJournalTests
 {
@@ -59,6 +60,28 @@ public sealed class EventJournalTests
         Assert.Equal(1, recorded.Take(2).Count(r => r));
         Assert.True(recorded[2]);
         Assert.True(await first.IsRoutedAsync(Event("legacy", "{}"), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Retention_deletes_events_recorded_before_the_cutoff_with_their_resource_blobs()
+    {
+        var options = Options.Create(new IntakeOptions { StoragePrefix = IntakeFixture.NewPrefix() });
+        var storage = new IntakeStorage(TestEnvironment.StorageClients());
+        var journal = new EventJournal(storage, options);
+        var old = Enumerable.Range(0, 120).Select(i => Event($"old{i:D3}", i == 7 ? new string('x', 70 * 1024) : "{}")).ToList();
+        await Task.WhenAll(old.Select(e => journal.RecordRoutedAsync(e, At, CancellationToken.None)));
+        var recent = Event("recent", "{}");
+        await journal.RecordRoutedAsync(recent, At.AddHours(2), CancellationToken.None);
+        var blob = storage.Clients.Blobs.GetBlobContainerClient(options.Value.StoragePrefix.ToLowerInvariant() + "-inbox").GetBlobClient("events/ehr1/old007.json");
+        Assert.True(await blob.ExistsAsync());
+
+        Assert.Equal(120, await journal.DeleteRecordedBeforeAsync(At.AddHours(1), CancellationToken.None));
+
+        var rows = await storage.Clients.Tables.GetTableClient(journal.TableName).QueryAsync<TableEntity>().ToListAsync();
+        Assert.Equal("recent", Assert.Single(rows).RowKey);
+        Assert.False(await blob.ExistsAsync());
+        Assert.False(await journal.IsRoutedAsync(old[0], CancellationToken.None));
+        Assert.True(await journal.IsRoutedAsync(recent, CancellationToken.None));
     }
 
     private static ClinicalEvent Event(string id, string json) =>
