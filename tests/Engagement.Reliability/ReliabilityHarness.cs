@@ -144,7 +144,27 @@ public sealed class ReliabilityHarness : IAsyncDisposable
     public int ReadsUnavailable => Volatile.Read(ref readsUnavailable);
 
     /// <summary>Follow-ups of a patient through <c>GET /api/followups?patient=</c>: their instance ids.</summary>
-    public async Task<List<string>> FollowUpsAsync(string patientId)
+    public async Task<List<string>> FollowUpsAsync(string patientId) => [.. (await FollowUpRunsAsync(patientId)).Select(r => r.InstanceId)];
+
+    /// <summary>
+    /// The follow-ups of these patients whose durable run has not loaded: runtime status still <c>Pending</c> (a few
+    /// concurrent requests). Right after a start that is normal; a run that stays so never runs.
+    /// </summary>
+    public async Task<List<string>> PendingRunsAsync(IReadOnlyList<string> patientIds)
+    {
+        var pending = new System.Collections.Concurrent.ConcurrentBag<string>();
+        await Parallel.ForEachAsync(patientIds, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (p, _) =>
+        {
+            foreach (var run in (await FollowUpRunsAsync(p)).Where(r => r.RuntimeStatus == "Pending"))
+            {
+                pending.Add(run.InstanceId);
+            }
+        });
+        return [.. pending.Order(StringComparer.Ordinal)];
+    }
+
+    /// <summary>Follow-ups of a patient through <c>GET /api/followups?patient=</c>: instance id and durable runtime status.</summary>
+    public async Task<List<(string InstanceId, string? RuntimeStatus)>> FollowUpRunsAsync(string patientId)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -159,7 +179,7 @@ public sealed class ReliabilityHarness : IAsyncDisposable
 
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             var body = await response.Content.ReadFromJsonAsync<JsonElement>();
-            return [.. body.GetProperty("followUps").EnumerateArray().Select(f => f.GetProperty("instanceId").GetString()!)];
+            return [.. body.GetProperty("followUps").EnumerateArray().Select(f => (f.GetProperty("instanceId").GetString()!, f.GetProperty("runtimeStatus").GetString()))];
         }
     }
 

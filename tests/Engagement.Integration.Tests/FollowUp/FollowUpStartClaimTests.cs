@@ -20,11 +20,12 @@ public sealed class FollowUpStartClaimTests
     private const string Secret = "start-claim-inbound-secret";
     private static readonly TableClient Claims = new(TestEnvironment.StorageConnectionString, "FollowUpClaims");
 
-    private static StandaloneHost NewHost(string lease)
+    private static StandaloneHost NewHost(string lease, string inDoubtLease = "00:00:05")
     {
         // Production protocol clock: the run starts and then waits; outreach is not the subject here.
         var settings = EhrSide.FollowUpHostSettings(Secret, secondsPerDay: 86400);
         settings["Engagement__FollowUp__StartClaimLease"] = lease;
+        settings["Engagement__FollowUp__StartInDoubtLease"] = inDoubtLease;
         settings["Engagement__Intake__SweepInterval"] = "00:00:01";
         settings["Engagement__Intake__RedriveAfter"] = "00:00:02";
         return new StandaloneHost(settings);
@@ -48,15 +49,24 @@ public sealed class FollowUpStartClaimTests
         return rows.SingleOrDefault(r => r.GetString("ResourceId") == encounterId)?.GetString("Status");
     }
 
-    /// <summary>Claims the discharge's post-discharge run as another starter would have, <paramref name="ago"/>, then the EHR sends the discharge.</summary>
-    private static async Task<(string PatientId, string EncounterId, string InstanceId)> DischargeClaimedAsync(StandaloneHost host, TimeSpan ago)
+    /// <summary>
+    /// Claims the discharge's post-discharge run as another starter would have, <paramref name="ago"/> (and, when
+    /// <paramref name="schedulingAgo"/> is given, began creating it then), then the EHR sends the discharge.
+    /// </summary>
+    private static async Task<(string PatientId, string EncounterId, string InstanceId)> DischargeClaimedAsync(StandaloneHost host, TimeSpan ago, TimeSpan? schedulingAgo = null)
     {
         var patientId = FollowUpHarness.NewId("pat");
         var encounterId = FollowUpHarness.NewId("enc");
         var instanceId = FollowUpInstanceId.For("post-discharge", patientId, "Encounter", encounterId);
         var now = TimeProvider.System.GetUtcNow();
         await Claims.CreateIfNotExistsAsync();
-        await Claims.AddEntityAsync(new TableEntity("claim", instanceId) { ["ClaimedAt"] = now - ago });
+        var claim = new TableEntity("claim", instanceId) { ["ClaimedAt"] = now - ago };
+        if (schedulingAgo is { } scheduling)
+        {
+            claim["SchedulingAt"] = now - scheduling;
+        }
+
+        await Claims.AddEntityAsync(claim);
         await EhrSide.PutAsync(host, "ehr1", Secret, FollowUpHarness.InpatientDischarge(encounterId, patientId, now));
         return (patientId, encounterId, instanceId);
     }
@@ -79,6 +89,29 @@ public sealed class FollowUpStartClaimTests
         var discharge = await DischargeClaimedAsync(host, TimeSpan.FromMinutes(1));
 
         await StartedOnceAsync(host, discharge, TimeSpan.FromSeconds(60));
+        Assert.Contains(host.Output, l => l.Contains($"Follow-up {discharge.InstanceId}: a start claimed longer than the lease ago never created it; this start takes it over", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_start_whose_starter_had_begun_creating_the_run_is_taken_over_only_after_the_longer_in_doubt_lease()
+    {
+        // Its create may have left a start message the durable engine has not processed yet; a second one would leave
+        // the run unloadable. So the short lease (2 s) does not apply, the in-doubt lease (30 s) does.
+        await using var host = NewHost(lease: "00:00:02", inDoubtLease: "00:00:30");
+        await host.StartAsync();
+
+        // Claimed a minute ago; the claimer began creating the run just now (and, as it turns out, never will).
+        var discharge = await DischargeClaimedAsync(host, TimeSpan.FromMinutes(1), schedulingAgo: TimeSpan.Zero);
+
+        await Poll.UntilAsync(
+            () => Task.FromResult(host.Output.Count(l => l.Contains($"Follow-up {discharge.InstanceId} is claimed by another start that has not created it", StringComparison.Ordinal))),
+            n => n >= 2, TimeSpan.FromSeconds(25), "the starter to find the claim held, twice");
+        // The claim is a minute old, far past the short lease: still held, no run, the event still pending.
+        Assert.Equal("Pending", await InboxStatusAsync(host, discharge.EncounterId));
+        Assert.DoesNotContain(discharge.InstanceId, await RunsAsync(host, discharge.PatientId));
+
+        // The in-doubt lease ends with no run created: a retry takes the claim over and starts it, once.
+        await StartedOnceAsync(host, discharge, TimeSpan.FromSeconds(90));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Azure;
 using Azure.Data.Tables;
 using Engagement.Storage.AzureStorage;
 using Microsoft.Extensions.Options;
@@ -21,6 +22,7 @@ public sealed class FollowUpIndex(StorageClients storage, IOptions<FollowUpStart
     private readonly TableClient claims = storage.Tables.GetTableClient("FollowUpClaims");
     private const string ClaimPartition = "claim";
     private const string ClaimedAt = "ClaimedAt";
+    private const string SchedulingAt = "SchedulingAt";
     private volatile bool ready;
 
     public async Task UpsertRunAsync(string patientId, string instanceId, string protocolId, string? title, string status, CancellationToken cancellationToken)
@@ -115,8 +117,9 @@ public sealed class FollowUpIndex(StorageClients storage, IOptions<FollowUpStart
     }
 
     /// <summary>
-    /// Claims the start of a run. <see cref="StartClaim.Won"/>: the caller creates it (first claim, or a takeover of a
-    /// claim older than the lease whose run was never recorded). <see cref="StartClaim.Started"/>: the run is known to
+    /// Claims the start of a run. <see cref="StartClaim.Won"/>: the caller creates it (first claim);
+    /// <see cref="StartClaim.TakenOver"/>: likewise, by a takeover of a claim older than the lease whose run was never
+    /// recorded. <see cref="StartClaim.Started"/>: the run is known to
     /// have started. <see cref="StartClaim.Held"/>: another starter claimed it within the lease and may be creating it.
     /// </summary>
     public async Task<StartClaim> TryClaimAsync(string instanceId, CancellationToken cancellationToken)
@@ -145,9 +148,13 @@ public sealed class FollowUpIndex(StorageClients storage, IOptions<FollowUpStart
             return StartClaim.Started;
         }
 
-        // Claims written before the lease existed have no ClaimedAt: the table's timestamp stands in.
+        // Claims written before the lease existed have no ClaimedAt: the table's timestamp stands in. A claim whose starter
+        // had begun creating the run may have left a start message the engine has not processed yet: the longer lease.
         var claimedAt = claim.GetDateTimeOffset(ClaimedAt) ?? claim.Timestamp ?? now;
-        if (now - claimedAt < options.Value.StartClaimLease)
+        var (since, lease) = claim.GetDateTimeOffset(SchedulingAt) is { } scheduling && scheduling >= claimedAt
+            ? (scheduling, options.Value.StartInDoubtLease)
+            : (claimedAt, options.Value.StartClaimLease);
+        if (now - since < lease)
         {
             return StartClaim.Held;
         }
@@ -156,12 +163,22 @@ public sealed class FollowUpIndex(StorageClients storage, IOptions<FollowUpStart
         {
             // Only one of several takers wins: the update is conditional on the claim as read.
             await claims.UpdateEntityAsync(new TableEntity(ClaimPartition, instanceId) { [ClaimedAt] = now }, claim.ETag, TableUpdateMode.Merge, cancellationToken);
-            return StartClaim.Won;
+            return StartClaim.TakenOver;
         }
         catch (Azure.RequestFailedException ex) when (ex.Status == 412)
         {
             return StartClaim.Held;
         }
+    }
+
+    /// <summary>
+    /// Notes on a claim this starter holds that it is about to create the run: from here on the create may half happen,
+    /// and the claim is taken over only after <see cref="FollowUpStartOptions.StartInDoubtLease"/>.
+    /// </summary>
+    public async Task MarkSchedulingAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        await EnsureAsync(cancellationToken);
+        await claims.UpdateEntityAsync(new TableEntity(ClaimPartition, instanceId) { [SchedulingAt] = time.GetUtcNow() }, ETag.All, TableUpdateMode.Merge, cancellationToken);
     }
 
     private async Task EnsureAsync(CancellationToken cancellationToken)
@@ -187,15 +204,30 @@ public enum StartClaim
     Won,
     Started,
     Held,
+
+    /// <summary>Won by taking over a claim older than the lease whose run was never recorded.</summary>
+    TakenOver,
 }
 
 /// <summary>Configuration section <c>Engagement:FollowUp</c>: how run starts are claimed.</summary>
 public sealed class FollowUpStartOptions
 {
     /// <summary>
-    /// How long a claimed start that did not happen (no run recorded) stays with its claimer before another starter may
-    /// take it over. Claiming and creating a run take milliseconds; the lease covers a claimer still retrying a slow
-    /// storage call, and bounds how long a start lost to a crash or a storage outage waits to be retried.
+    /// How long a claimed start that did not happen (no run recorded), whose starter had not begun creating the run, stays
+    /// with its claimer before another starter may take it over. Claiming and creating a run take milliseconds; the lease
+    /// covers a claimer still retrying a slow storage call, and bounds how long a start lost to a crash or a storage
+    /// outage waits to be retried.
     /// </summary>
     public TimeSpan StartClaimLease { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// The same, for a claim whose starter had begun creating the run (<c>SchedulingAt</c>): the create may have half
+    /// happened. The durable engine's Azure Storage backend creates an instance in two writes, the start message to a
+    /// control queue and then the instance row; a create cut off between them (storage failing) leaves a start message
+    /// that no instance shows until the engine processes it, which after a storage outage can take more than a minute
+    /// (it first takes its control queues back). A takeover before then sends a second start message, and the engine can
+    /// never load that instance ("Multiple ExecutionStartedEvent found"): the run stays Pending for good. Seen with a
+    /// single 1-minute lease (docs/reliability.md, 2026-12-08). Default 10 minutes.
+    /// </summary>
+    public TimeSpan StartInDoubtLease { get; set; } = TimeSpan.FromMinutes(10);
 }

@@ -88,10 +88,14 @@ public sealed class FollowUpStarter(
 
                 logger.LogWarning("Follow-up {InstanceId} is claimed by another start that has not created it; the event is retried", input.InstanceId);
                 throw new FollowUpStartInDoubtException(input.InstanceId);
+            case StartClaim.TakenOver:
+                logger.LogWarning("Follow-up {InstanceId}: a start claimed longer than the lease ago never created it; this start takes it over", input.InstanceId);
+                break;
         }
 
         // Before the run exists, so that what it produces for this patient is written back to this source.
         await writeBack.RecordPatientSourceAsync(input.PatientId, input.Source, cancellationToken);
+        await index.MarkSchedulingAsync(input.InstanceId, cancellationToken);
         using var span = EngagementTelemetry.StartContinued("followup.start", ActivityKind.Producer, input.TraceParent);
         span?.SetTag("engagement.protocol", input.Protocol.Id);
         span?.SetTag("engagement.instance", input.InstanceId);
