@@ -147,20 +147,58 @@ public sealed class ReliabilityHarness : IAsyncDisposable
     public async Task<List<string>> FollowUpsAsync(string patientId) => [.. (await FollowUpRunsAsync(patientId)).Select(r => r.InstanceId)];
 
     /// <summary>
-    /// The follow-ups of these patients whose durable run has not loaded: runtime status still <c>Pending</c> (a few
-    /// concurrent requests). Right after a start that is normal; a run that stays so never runs.
+    /// Asks every follow-up of these patients to stop (<c>POST /api/followups/{id}/cancel</c>) and waits until each has
+    /// ended (runtime status Completed or Terminated); returns those that have not within <paramref name="timeout"/>. A
+    /// run the durable engine cannot load never takes the cancel: listed as a follow-up, it would never have sent anything
+    /// either. The scenario's last step: it ends every run.
     /// </summary>
-    public async Task<List<string>> PendingRunsAsync(IReadOnlyList<string> patientIds)
+    public async Task<List<string>> RunsThatDoNotStopAsync(IReadOnlyList<string> patientIds, TimeSpan timeout)
     {
-        var pending = new System.Collections.Concurrent.ConcurrentBag<string>();
-        await Parallel.ForEachAsync(patientIds, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (p, _) =>
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = 8 };
+        var runs = new System.Collections.Concurrent.ConcurrentBag<string>();
+        await Parallel.ForEachAsync(patientIds, parallel, async (p, _) =>
         {
-            foreach (var run in (await FollowUpRunsAsync(p)).Where(r => r.RuntimeStatus == "Pending"))
+            foreach (var id in await FollowUpsAsync(p))
             {
-                pending.Add(run.InstanceId);
+                runs.Add(id);
             }
         });
-        return [.. pending.Order(StringComparer.Ordinal)];
+        await Parallel.ForEachAsync(runs, parallel, async (id, ct) =>
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                using var request = StandaloneHost.AdminRequest(HttpMethod.Post, $"/api/followups/{id}/cancel");
+                using var response = await Host.Client.SendAsync(request, ct);
+                if (response.StatusCode == HttpStatusCode.ServiceUnavailable && attempt < 5)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(attempt), ct);
+                    continue;
+                }
+
+                // 202: asked to stop; 409: it had ended already.
+                Assert.True(response.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.Conflict, $"cancel {id}: {(int)response.StatusCode}");
+                break;
+            }
+        });
+
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var running = new System.Collections.Concurrent.ConcurrentBag<string>();
+            await Parallel.ForEachAsync(patientIds, parallel, async (p, _) =>
+            {
+                foreach (var run in (await FollowUpRunsAsync(p)).Where(r => r.RuntimeStatus is not ("Completed" or "Terminated")))
+                {
+                    running.Add(run.InstanceId);
+                }
+            });
+            if (running.IsEmpty || DateTime.UtcNow >= deadline)
+            {
+                return [.. running.Order(StringComparer.Ordinal)];
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(1));
+        }
     }
 
     /// <summary>Follow-ups of a patient through <c>GET /api/followups?patient=</c>: instance id and durable runtime status.</summary>

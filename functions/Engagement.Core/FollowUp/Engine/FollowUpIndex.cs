@@ -119,8 +119,8 @@ public sealed class FollowUpIndex(StorageClients storage, IOptions<FollowUpStart
     /// <summary>
     /// Claims the start of a run. <see cref="StartClaim.Won"/>: the caller creates it (first claim);
     /// <see cref="StartClaim.TakenOver"/>: likewise, by a takeover of a claim older than the lease whose run was never
-    /// recorded. <see cref="StartClaim.Started"/>: the run is known to
-    /// have started. <see cref="StartClaim.Held"/>: another starter claimed it within the lease and may be creating it.
+    /// recorded. <see cref="StartClaim.Started"/>: the run is known to have started. <see cref="StartClaim.Held"/>: another
+    /// starter claimed it within the lease and may be creating it.
     /// </summary>
     public async Task<StartClaim> TryClaimAsync(string instanceId, CancellationToken cancellationToken)
     {
@@ -226,8 +226,9 @@ public sealed class FollowUpStartOptions
     /// control queue and then the instance row; a create cut off between them (storage failing) leaves a start message
     /// that no instance shows until the engine processes it, which after a storage outage can take more than a minute
     /// (it first takes its control queues back). A takeover before then sends a second start message, and the engine can
-    /// never load that instance ("Multiple ExecutionStartedEvent found"): the run stays Pending for good. Seen with a
-    /// single 1-minute lease (docs/reliability.md, 2026-12-08). Default 10 minutes.
+    /// never load that instance ("Multiple ExecutionStartedEvent found"): the run stays Pending for good. Runs stuck so
+    /// were seen in a storage-outage run with a single 1-minute lease, most likely this way (docs/reliability.md,
+    /// 2026-12-08). Default 10 minutes.
     /// </summary>
     public TimeSpan StartInDoubtLease { get; set; } = TimeSpan.FromMinutes(10);
 }
