@@ -225,10 +225,8 @@ public sealed class FollowUpStartOptions
     /// happened. The durable engine's Azure Storage backend creates an instance in two writes, the start message to a
     /// control queue and then the instance row; a create cut off between them (storage failing) leaves a start message
     /// that no instance shows until the engine processes it, which after a storage outage can take more than a minute
-    /// (it first takes its control queues back). A takeover before then sends a second start message, and the engine can
-    /// never load that instance ("Multiple ExecutionStartedEvent found"): the run stays Pending for good. Runs stuck so
-    /// were seen in a storage-outage run with a single 1-minute lease, most likely this way (docs/reliability.md,
-    /// 2026-12-08). Default 10 minutes.
+    /// (it first takes its control queues back). A takeover before then sends a second start message, and the engine
+    /// cannot load that instance ("Multiple ExecutionStartedEvent found"). Default 10 minutes.
     /// </summary>
     public TimeSpan StartInDoubtLease { get; set; } = TimeSpan.FromMinutes(10);
 }
