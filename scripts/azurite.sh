@@ -68,7 +68,8 @@ case "$cmd" in
     # established connections are cut (ss -K) until it has exited; SIGKILL only if it has not after 30 s.
     if [ -f "$data/azurite.pid" ]; then
       pid="$(cat "$data/azurite.pid")"
-      ports="$(ss -Hltnp 2>/dev/null | grep "pid=$pid," | awk '{print $4}' | sed 's/.*://' | sort -u | tr '\n' ' ')"
+      # (awk, not grep: under set -e -o pipefail a grep that matches nothing would end the script before the kill)
+      ports="$(ss -Hltnp 2>/dev/null | awk -v p="pid=$pid," 'index($0, p) { n = split($4, a, ":"); print a[n] }' | sort -u | tr '\n' ' ' || true)"
       kill "$pid" 2>/dev/null || true
       for _ in $(seq 1 300); do
         kill -0 "$pid" 2>/dev/null || break

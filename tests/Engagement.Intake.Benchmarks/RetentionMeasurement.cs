@@ -27,7 +27,7 @@ public static class RetentionMeasurement
         var inbox = new InboxStore(new IntakeStorage(clients), options);
         var table = clients.Tables.GetTableClient(options.Value.StoragePrefix + "Inbox");
         await table.CreateIfNotExistsAsync();
-        var now = DateTimeOffset.UtcNow;
+        var now = TimeProvider.System.GetUtcNow();
 
         var clock = Stopwatch.StartNew();
         await FillAsync(table, "expired", n, now.AddDays(-8));
@@ -57,7 +57,7 @@ public static class RetentionMeasurement
             {
                 ["Kind"] = InboxKinds.Notification,
                 ["Status"] = processedAt is null ? InboxStore.Pending : InboxStore.Processed,
-                ["ReceivedAt"] = processedAt ?? DateTimeOffset.UtcNow.AddHours(-1),
+                ["ReceivedAt"] = processedAt ?? TimeProvider.System.GetUtcNow().AddHours(-1),
                 ["ProcessedAt"] = processedAt,
                 ["Body"] = Array.Empty<byte>(),
             })));
@@ -70,7 +70,7 @@ public static class RetentionMeasurement
         for (var i = 0; i < 3; i++)
         {
             var clock = Stopwatch.StartNew();
-            await inbox.GetUnprocessedKeysAsync(DateTimeOffset.UtcNow, IntakeSweeper.MaxPerScan, CancellationToken.None);
+            await inbox.GetUnprocessedKeysAsync(TimeProvider.System.GetUtcNow(), IntakeSweeper.MaxPerScan, CancellationToken.None);
             times.Add(clock.Elapsed.TotalMilliseconds);
         }
 
@@ -83,7 +83,7 @@ public static class RetentionMeasurement
         for (var i = 0; i < 101; i++)
         {
             var clock = Stopwatch.StartNew();
-            await table.AddEntityAsync(new TableEntity("load", $"{tag}{Guid.NewGuid():N}") { ["Kind"] = InboxKinds.Notification, ["Status"] = InboxStore.Pending, ["ReceivedAt"] = DateTimeOffset.UtcNow });
+            await table.AddEntityAsync(new TableEntity("load", $"{tag}{Guid.NewGuid():N}") { ["Kind"] = InboxKinds.Notification, ["Status"] = InboxStore.Pending, ["ReceivedAt"] = TimeProvider.System.GetUtcNow() });
             times.Add(clock.Elapsed.TotalMilliseconds);
         }
 

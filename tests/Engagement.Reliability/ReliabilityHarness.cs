@@ -147,12 +147,10 @@ public sealed class ReliabilityHarness : IAsyncDisposable
     public async Task<List<string>> FollowUpsAsync(string patientId) => [.. (await FollowUpRunsAsync(patientId)).Select(r => r.InstanceId)];
 
     /// <summary>
-    /// Asks every follow-up of these patients to stop (<c>POST /api/followups/{id}/cancel</c>) and waits until each has
-    /// ended (runtime status Completed or Terminated); returns those that have not within <paramref name="timeout"/>. A
-    /// run the durable engine cannot load never takes the cancel: listed as a follow-up, it would never have sent anything
-    /// either. The scenario's last step: it ends every run.
+    /// Asks every follow-up of these patients to stop (<c>POST /api/followups/{id}/cancel</c>; 202, or 409 when it had
+    /// ended already). A run the durable engine cannot load never takes the cancel (<see cref="RunningFollowUpsAsync"/>).
     /// </summary>
-    public async Task<List<string>> RunsThatDoNotStopAsync(IReadOnlyList<string> patientIds, TimeSpan timeout)
+    public async Task CancelAllFollowUpsAsync(IReadOnlyList<string> patientIds)
     {
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = 8 };
         var runs = new System.Collections.Concurrent.ConcurrentBag<string>();
@@ -175,30 +173,24 @@ public sealed class ReliabilityHarness : IAsyncDisposable
                     continue;
                 }
 
-                // 202: asked to stop; 409: it had ended already.
                 Assert.True(response.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.Conflict, $"cancel {id}: {(int)response.StatusCode}");
                 break;
             }
         });
+    }
 
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
+    /// <summary>The follow-ups of these patients whose durable run has not ended (runtime status neither Completed nor Terminated).</summary>
+    public async Task<List<string>> RunningFollowUpsAsync(IReadOnlyList<string> patientIds)
+    {
+        var running = new System.Collections.Concurrent.ConcurrentBag<string>();
+        await Parallel.ForEachAsync(patientIds, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (p, _) =>
         {
-            var running = new System.Collections.Concurrent.ConcurrentBag<string>();
-            await Parallel.ForEachAsync(patientIds, parallel, async (p, _) =>
+            foreach (var run in (await FollowUpRunsAsync(p)).Where(r => r.RuntimeStatus is not ("Completed" or "Terminated")))
             {
-                foreach (var run in (await FollowUpRunsAsync(p)).Where(r => r.RuntimeStatus is not ("Completed" or "Terminated")))
-                {
-                    running.Add(run.InstanceId);
-                }
-            });
-            if (running.IsEmpty || DateTime.UtcNow >= deadline)
-            {
-                return [.. running.Order(StringComparer.Ordinal)];
+                running.Add(run.InstanceId);
             }
-
-            await Task.Delay(TimeSpan.FromSeconds(1));
-        }
+        });
+        return [.. running.Order(StringComparer.Ordinal)];
     }
 
     /// <summary>Follow-ups of a patient through <c>GET /api/followups?patient=</c>: instance id and durable runtime status.</summary>

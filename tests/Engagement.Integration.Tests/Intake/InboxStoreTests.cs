@@ -50,7 +50,7 @@ public sealed class InboxStoreTests
         var options = Options.Create(new IntakeOptions { StoragePrefix = IntakeFixture.NewPrefix() });
         var storage = new IntakeStorage(TestEnvironment.StorageClients());
         var inbox = new InboxStore(storage, options);
-        var now = DateTimeOffset.UtcNow;
+        var now = TimeProvider.System.GetUtcNow();
         var cutoff = now.AddHours(-1);
         async Task<InboxItem> AddAsync(string source, string key, byte[] body, DateTimeOffset? processedAt)
         {
